@@ -1,0 +1,51 @@
+/*
+ * The start-up every responder shares: arguments, configuration, logs,
+ * metrics, the database pools and the cache, then the transport.  A
+ * responder's main() names its routes and calls app_main.
+ */
+#ifndef WEBSANDS_APP_H
+#define WEBSANDS_APP_H
+
+#include <stddef.h>
+
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "router.h"
+
+struct app_opts {
+	const char		*name;	/* "websands-health" */
+	const struct route	*routes;
+	size_t			 nroutes;
+	/* The program's own settings, or NULL/0. */
+	const struct config_spec *specs;
+	size_t			 nspecs;
+	void			*cfg;
+};
+
+/* The process-wide state handlers read; set up by app_main. */
+struct app {
+	const char	*name;
+	struct ws_config cfg;
+	struct db_pool	*db;		/* primary (reads and writes) */
+	struct db_pool	*db_read;	/* replica, or NULL */
+	struct cache	*cache;
+};
+
+extern struct app	ws_app;
+
+/*
+ * Parses --config FILE, --listen ADDR, --threads N, --version and
+ * --help, loads and validates the configuration (exiting with status
+ * 78 and a message naming the variable when it is bad), then serves
+ * until SIGTERM.  Returns the process exit status.
+ */
+int	 app_main(int argc, char **argv, const struct app_opts *o);
+
+/*
+ * Acquires a primary connection for the handler, or replies 503 with
+ * Retry-After and returns NULL.
+ */
+struct db_conn *app_db_or_reply(struct req *r, struct resp *rs);
+
+#endif
