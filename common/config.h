@@ -14,12 +14,13 @@ enum config_type {
 	CONFIG_INT,	/* long, within [min, max] */
 	CONFIG_BOOL,	/* int 0/1 from true|false|1|0|yes|no|on|off */
 	CONFIG_ENUM,	/* int: index into a '|'-separated list in choices */
-	CONFIG_URL,	/* char *: postgresql://, postgres://, http(s)://, ... */
+	CONFIG_URL,	/* char *: postgresql://, http(s)://, ... */
 	CONFIG_PATH	/* char *: a path that must exist */
 };
 
 #define CONFIG_REQUIRED	0x1	/* unset and no default: an error */
 #define CONFIG_SECRET	0x2	/* never echoed in a message or log */
+#define CONFIG_NONE	0x4	/* the string "none" means unset (NULL) */
 
 struct config_spec {
 	const char		*name;	/* the environment variable */

@@ -15,6 +15,7 @@
 #define HTTP_MAX_PARAMS		16	/* path parameters per route */
 #define HTTP_MAX_HEADERS	32	/* extra response headers */
 #define HTTP_REQUEST_ID_LEN	32
+#define HTTP_ADDR_LEN		46	/* INET6_ADDRSTRLEN */
 
 struct req {
 	const char	*method;	/* REQUEST_METHOD */
@@ -32,6 +33,9 @@ struct req {
 	size_t		 nparams;
 	const char	*route;		/* the matched pattern, for metrics */
 	void		*ctx;		/* the program's own per-request data */
+	/* Storage behind path and remote_addr; request.c's own. */
+	char		*path_buf;
+	char		 addr_buf[HTTP_ADDR_LEN];
 };
 
 struct resp_header {
@@ -53,24 +57,37 @@ struct resp {
  * body is read separately by the transport.  trusted_proxies is the
  * TRUSTED_PROXIES list (may be NULL).  Returns 0 or WS_ERR_INVALID for
  * a request that cannot be served at all (no method, a NUL or a bad
- * escape in the path); r is then still safe to clean up.
+ * escape in the path); r is then still safe to clean up.  Also
+ * WS_ERR_INVALID for a dot segment or a path past 2048 bytes, and
+ * WS_ERR_NOMEM.  request_id and remote_addr are set even on failure.
  */
 int	 req_init(struct req *r, char * const *params,
 	    const char *trusted_proxies, size_t body_limit);
 void	 req_cleanup(struct req *r);
+/*
+ * 0 when list is a valid TRUSTED_PROXIES value (comma-separated IPv4
+ * or IPv6 addresses, each with an optional /prefix), else
+ * WS_ERR_INVALID; for start-up validation.
+ */
+int	 req_check_proxies(const char *list);
 /* A CGI variable by name, or NULL. */
 const char *req_env(const struct req *r, const char *name);
-/* A request header by its HTTP name ("User-Agent"), or NULL. */
+/*
+ * A request header by its HTTP name ("User-Agent"), or NULL.  NULL
+ * too for a header the client sent more than once.
+ */
 const char *req_header(const struct req *r, const char *name);
 /* A path parameter filled by the router, or NULL. */
 const char *req_param(const struct req *r, const char *name);
 /*
  * The decoded value of a query parameter, copied into out (outlen);
- * returns 0, WS_ERR_NOTFOUND or WS_ERR_TOOBIG.
+ * returns 0, WS_ERR_NOTFOUND or WS_ERR_TOOBIG.  Also WS_ERR_INVALID
+ * when the name occurs more than once or the value has a bad escape
+ * or a NUL: answer 400.
  */
 int	 req_query(const struct req *r, const char *name, char *out,
 	    size_t outlen);
-/* A cookie's value copied into out, as req_query. */
+/* A cookie's value (raw) copied into out, as req_query. */
 int	 req_cookie(const struct req *r, const char *name, char *out,
 	    size_t outlen);
 /*
