@@ -5,6 +5,7 @@
  * serves until SIGTERM and releases everything on the way out.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "authn.h"
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
@@ -24,6 +26,12 @@
 #define APP_MAX_THREADS	256
 
 struct app	ws_app;
+
+static const struct config_spec	app_datakey_specs[] = {
+	{ "DATA_KEYS_FILE", CONFIG_PATH,
+	    offsetof(struct app, data_keys_file), NULL, 0, 0, NULL,
+	    CONFIG_REQUIRED, "file of the keys that encrypt personal data" },
+};
 
 /* The running program's routes, for the request frame. */
 static const struct app_opts	*app_current;
@@ -43,6 +51,12 @@ app_usage(FILE *f, const struct app_opts *o)
 	for (i = 0; i < ws_config_nspecs; i++)
 		fprintf(f, "  %-24s %s\n", ws_config_specs[i].name,
 		    ws_config_specs[i].help);
+	if (o->auth)
+		fprintf(f, "  %-24s %s\n", app_datakey_specs[0].name,
+		    app_datakey_specs[0].help);
+	for (i = 0; o->auth && i < authn_config_nspecs; i++)
+		fprintf(f, "  %-24s %s\n", authn_config_specs[i].name,
+		    authn_config_specs[i].help);
 	for (i = 0; i < o->nspecs; i++)
 		fprintf(f, "  %-24s %s\n", o->specs[i].name,
 		    o->specs[i].help);
@@ -206,6 +220,11 @@ app_main(int argc, char **argv, const struct app_opts *o)
 	}
 	if (config_load(ws_config_specs, ws_config_nspecs, &ws_app.cfg,
 	    config, err, sizeof(err)) != 0 ||
+	    (o->auth && config_load(authn_config_specs,
+	    authn_config_nspecs, &authn_cfg, config, err,
+	    sizeof(err)) != 0) ||
+	    (o->auth && config_load(app_datakey_specs, 1, &ws_app, config,
+	    err, sizeof(err)) != 0) ||
 	    (o->nspecs > 0 && config_load(o->specs, o->nspecs, o->cfg,
 	    config, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "%s: configuration: %s\n", o->name, err);
@@ -221,6 +240,19 @@ app_main(int argc, char **argv, const struct app_opts *o)
 		fprintf(stderr, "%s: configuration: %s\n", o->name, err);
 		goto out;
 	}
+	if (o->auth && authn_init() != 0) {
+		fprintf(stderr, "%s: configuration: KEYS_DIR: cannot load "
+		    "the keys in %s\n", o->name, authn_cfg.keys_dir);
+		goto out;
+	}
+	if (o->auth && datakey_ring_load(&ws_app.datakeys,
+	    ws_app.data_keys_file) != 0) {
+		fprintf(stderr, "%s: configuration: DATA_KEYS_FILE: cannot "
+		    "load %s\n", o->name, ws_app.data_keys_file);
+		goto out;
+	}
+	if (o->start != NULL && o->start() != 0)
+		goto out;
 
 	memset(&so, 0, sizeof(so));
 	so.listen = listen;
@@ -234,12 +266,19 @@ app_main(int argc, char **argv, const struct app_opts *o)
 	status = server_run(&so, app_handle, NULL) == 0 ? 0 : 1;
 	log_event(LOG_INFO, "stop", NULL);
 out:
+	datakey_ring_free(ws_app.datakeys);
+	authn_cleanup();
 	cache_free(ws_app.cache);
 	db_pool_free(ws_app.db_read);
 	db_pool_free(ws_app.db);
 	metrics_close();
 	if (o->nspecs > 0)
 		config_free(o->specs, o->nspecs, o->cfg);
+	if (o->auth) {
+		config_free(authn_config_specs, authn_config_nspecs,
+		    &authn_cfg);
+		config_free(app_datakey_specs, 1, &ws_app);
+	}
 	config_free(ws_config_specs, ws_config_nspecs, &ws_app.cfg);
 	return status;
 }

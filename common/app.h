@@ -10,6 +10,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "datakey.h"
 #include "db.h"
 #include "router.h"
 
@@ -21,6 +22,16 @@ struct app_opts {
 	const struct config_spec *specs;
 	size_t			 nspecs;
 	void			*cfg;
+	/*
+	 * Non-zero: verifies bearer tokens (authn.h) and encrypts
+	 * personal data (datakey.h); needs KEYS_DIR and DATA_KEYS_FILE.
+	 */
+	int			 auth;
+	/*
+	 * Called once the configuration is loaded and before serving;
+	 * non-zero stops the program with the configuration status.
+	 */
+	int			(*start)(void);
 };
 
 /* The process-wide state handlers read; set up by app_main. */
@@ -30,6 +41,8 @@ struct app {
 	struct db_pool	*db;		/* primary (reads and writes) */
 	struct db_pool	*db_read;	/* replica, or NULL */
 	struct cache	*cache;
+	char		*data_keys_file;
+	struct datakey_ring *datakeys;	/* with app_opts.auth only */
 };
 
 extern struct app	ws_app;

@@ -1,9 +1,11 @@
 /*
  * Base64url through libsodium, whose codec is constant-time and already
- * refuses non-canonical input when no characters are to be ignored.
- * This file adds the size checks libsodium leaves to its caller:
- * sodium_bin2base64 aborts the process on a short buffer, so every
- * length is computed and compared here first.
+ * refuses padding, dangling characters and non-zero unused bits when no
+ * characters are to be ignored.  This file adds what libsodium leaves
+ * to its caller: sodium_bin2base64 aborts the process on a short
+ * buffer, so every length is computed and compared here first; and the
+ * decoder of libsodium 1.0.18 (Debian 12) takes every byte from 0x80
+ * to 0xff for some digit, so the alphabet is checked here before it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,6 +73,33 @@ b64url_encode_alloc(const void *in, size_t n, char **out)
 	return 0;
 }
 
+/* Whether c is in [lo, hi], by arithmetic rather than a branch. */
+static unsigned
+b64url_in(unsigned c, unsigned lo, unsigned hi)
+{
+	return c - lo <= hi - lo;
+}
+
+/*
+ * Whether every byte of in[0..len) is in [A-Za-z0-9_-].  It looks at
+ * every byte whatever it finds, so its time does not depend on where
+ * a refresh or reset token first goes wrong.
+ */
+static int
+b64url_alphabet_ok(const char *in, size_t len)
+{
+	unsigned	 c, bad = 0;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)in[i];
+		bad |= (b64url_in(c, 'A', 'Z') | b64url_in(c, 'a', 'z') |
+		    b64url_in(c, '0', '9') | b64url_in(c, '-', '-') |
+		    b64url_in(c, '_', '_')) ^ 1;
+	}
+	return bad == 0;
+}
+
 int
 b64url_decode(const char *in, size_t len, unsigned char *out,
     size_t outsize, size_t *outlen)
@@ -84,6 +113,8 @@ b64url_decode(const char *in, size_t len, unsigned char *out,
 		return WS_ERR_INVALID;
 	if (outsize < need)
 		return WS_ERR_TOOBIG;
+	if (!b64url_alphabet_ok(in, len))
+		return WS_ERR_INVALID;
 	/*
 	 * No characters to ignore and no end pointer: libsodium then fails
 	 * on the first byte outside the alphabet ('=', space, NUL), on a

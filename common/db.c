@@ -36,7 +36,7 @@
 #define DB_BACKOFF_MIN_MS	100
 #define DB_BACKOFF_MAX_MS	1000
 /* Client-side slack past the server's statement timeout. */
-#define DB_MARGIN_MS		5000
+#define DB_MARGIN_MS		2000
 /*
  * The client-side bound on one statement of a connection without a
  * statement timeout (db_conn_open: the mailer, migrations), long
@@ -692,10 +692,12 @@ db_pool_free(struct db_pool *p)
 }
 
 /*
- * An idle connection has nothing to say; if its socket is readable
- * the server has closed it (a restart, an idle timeout) or sent a
- * shutdown notice.  Finding that now costs a poll() and saves the
- * caller a failed statement.  Returns 1 when c is still usable.
+ * An idle pooled connection has nothing to say; if its socket is
+ * readable the server has closed it (a restart, an idle timeout) or
+ * sent a shutdown notice.  Finding that now costs a poll() and saves
+ * the caller a failed statement.  In the rare harmless case (a
+ * parameter report after a reload) the price is one reconnect.
+ * Returns 1 when c is still usable.
  */
 static int
 db_conn_alive(struct db_conn *c)
@@ -710,11 +712,7 @@ db_conn_alive(struct db_conn *c)
 		return 0;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) == 0)
-		return 1;
-	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
-		return 0;
-	return 1;
+	return poll(&pfd, 1, 0) == 0;
 }
 
 /* Called with the pool's mutex held. */

@@ -267,7 +267,8 @@ kr_load_meta(int dfd, const char *dir, const char *kid,
 	o = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
 	    &jerr);
 	if (!json_is_object(o)) {
-		kr_log_fail(dir, name, "not a JSON object");
+		kr_log_fail(dir, name, "not a JSON object (malformed, or "
+		    "a member given twice)");
 		goto out;
 	}
 	json_object_foreach(o, key, v) {

@@ -51,14 +51,14 @@ hexval(int c)
  * Decodes the n bytes at s (%XX escapes, and '+' as a space when plus
  * is set) into out, NUL-terminated.  A bad escape or a decoded NUL is
  * WS_ERR_INVALID; an out of fewer than (decoded length + 1) bytes is
- * WS_ERR_TOOBIG.
+ * WS_ERR_TOOBIG; out is then "".
  */
 static int
 pct_decode(const char *s, size_t n, int plus, char *out, size_t outlen,
     size_t *outn)
 {
 	size_t	 i, o = 0;
-	int	 hi, lo;
+	int	 hi, lo, rc = WS_ERR_INVALID;
 	char	 c;
 
 	if (outlen == 0)
@@ -68,21 +68,27 @@ pct_decode(const char *s, size_t n, int plus, char *out, size_t outlen,
 		if (c == '%') {
 			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
 			    (lo = hexval(s[i + 2])) < 0)
-				return WS_ERR_INVALID;
+				goto fail;
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		} else if (c == '+' && plus)
 			c = ' ';
 		if (c == '\0')
-			return WS_ERR_INVALID;
-		if (o + 1 >= outlen)
-			return WS_ERR_TOOBIG;
+			goto fail;
+		if (o + 1 >= outlen) {
+			rc = WS_ERR_TOOBIG;
+			goto fail;
+		}
 		out[o++] = c;
 	}
 	out[o] = '\0';
 	if (outn != NULL)
 		*outn = o;
 	return 0;
+fail:
+	/* No partial value is left for a caller that ignores rc. */
+	out[0] = '\0';
+	return rc;
 }
 
 /*
@@ -401,8 +407,8 @@ net_contains(const struct ipaddr *net, unsigned prefix,
 }
 
 /*
- * Calls fn on each comma-separated entry of list, trimmed; stops at
- * the first non-zero answer and returns it.
+ * Calls fn on each comma-separated entry of list, trimmed (an empty
+ * one too); stops at the first non-zero answer and returns it.
  */
 static int
 list_each(const char *list, int (*fn)(const char *, size_t, void *),
@@ -412,7 +418,9 @@ list_each(const char *list, int (*fn)(const char *, size_t, void *),
 	size_t		 n;
 	int		 rc;
 
-	while (p != NULL && *p != '\0') {
+	if (list == NULL)
+		return 0;
+	while (p != NULL) {
 		e = strchr(p, ',');
 		n = e != NULL ? (size_t)(e - p) : strlen(p);
 		trim(&p, &n);

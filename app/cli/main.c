@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_keys.h"
 #include "config.h"
 #include "log.h"
 
@@ -21,6 +22,9 @@ static int	 cmd_help(int argc, char **argv);
 static const struct cli_cmd cli_cmds[] = {
 	{ "migrate", cmd_migrate, "[--config FILE]",
 	  "apply the pending SQL migrations of SQL_DIR to DATABASE_URL" },
+	{ "keys", cli_keys,
+	  "generate|rotate|list [--alg ALG] [--grace S] [--config FILE]",
+	  "create, rotate or list the token-signing keys of KEYS_DIR" },
 	{ "help", cmd_help, "[COMMAND]",
 	  "describe the commands, or one of them" },
 };

@@ -41,6 +41,12 @@ set_ports() {
 		HTTP_PORT=18080 PG_PORT=15432 MC_PORT=21211 SMTP_PORT=12525
 		BASE=19000
 	fi
+	# WS_PORT_OFFSET moves every port, so several stacks (one per
+	# developer or per build) can run on one machine.
+	local off=${WS_PORT_OFFSET:-0}
+	HTTP_PORT=$((HTTP_PORT + off)) PG_PORT=$((PG_PORT + off))
+	MC_PORT=$((MC_PORT + off)) SMTP_PORT=$((SMTP_PORT + off))
+	BASE=$((BASE + off))
 	AUTH_PORT=$((BASE + 101)) USERS_PORT=$((BASE + 201))
 	ADMIN_PORT=$((BASE + 301)) HEALTH_PORT=$((BASE + 401))
 	HEALTH2_PORT=$((BASE + 402)) ECHO_PORT=$((BASE + 901))
@@ -173,7 +179,8 @@ mc_start() {
 }
 
 smtp_start() {
-	mkdir -p "$MAIL_DIR"
+	# A Maildir: aiosmtpd fills new/ through tmp/.
+	mkdir -p "$MAIL_DIR/new" "$MAIL_DIR/cur" "$MAIL_DIR/tmp"
 	# Debian's aiosmtpd, by its full path: an earlier python3 on PATH
 	# may not see Debian's packages.  Each message becomes one file
 	# under mail/new/.
@@ -197,12 +204,49 @@ SMTP_URL=smtp://127.0.0.1:$SMTP_PORT
 SMTP_TLS=off
 MAIL_FROM=websands@localhost
 MAIL_RATE=0
+KEYS_DIR=$run_dir/keys
+DATA_KEYS_FILE=$run_dir/data-keys
 CONF
+	if [ "$mode" = test ]; then
+		# Tests need short locks and cheap hashes to finish in
+		# minutes, and more requests from 127.0.0.1 than the
+		# production limits allow; the tests of those limits start
+		# responders of their own with tight values.
+		cat >>"$run_dir/websands.env" <<CONF
+BCRYPT_COST=6
+LOCKOUT_DURATION_S=4
+LOCKOUT_WINDOW_S=120
+IP_BLOCK_THRESHOLD=100000
+RATE_LOGIN=100000
+RATE_REGISTER=100000
+RATE_FORGOT=100000
+RATE_RESEND=100000
+RATE_REFRESH=100000
+RATE_VERIFY=100000
+REFRESH_REUSE_GRACE_S=1
+CONF
+	fi
+}
+
+# The token-signing key and the data key, made once per state directory.
+make_keys() {
+	mkdir -p "$run_dir/keys"
+	chmod 700 "$run_dir/keys"
+	if [ -z "$(ls -A "$run_dir/keys")" ]; then
+		KEYS_DIR="$run_dir/keys" "$build_dir/websands" keys generate \
+		    >/dev/null || die "cannot generate a signing key"
+	fi
+	if [ ! -f "$run_dir/data-keys" ]; then
+		(umask 077
+		 printf '1 %s\n' "$(od -An -tx1 -N32 /dev/urandom |
+		     tr -d ' \n')" >"$run_dir/data-keys")
+	fi
 }
 
 write_env() {
 	cat >"$run_dir/stack.env" <<ENV
 WS_MODE=$mode
+WS_PORT_OFFSET=${WS_PORT_OFFSET:-0}
 WS_RUN_DIR=$run_dir
 WS_BUILD_DIR=$build_dir
 WS_SOURCE_DIR=$SRC
@@ -304,6 +348,7 @@ start() {
 	PUBLIC_URL=http://127.0.0.1:$HTTP_PORT
 	write_config
 	write_env
+	make_keys
 	pg_start
 	pg_bootstrap
 	"$build_dir/websands" migrate --config "$run_dir/websands.env" ||
@@ -333,6 +378,7 @@ if [ "$verb" != start ] && [ -f "$run_dir/stack.env" ]; then
 	# shellcheck disable=SC1091
 	. "$run_dir/stack.env"
 	mode=$WS_MODE build_dir=$WS_BUILD_DIR MAIL_DIR=$WS_MAIL_DIR
+	export WS_PORT_OFFSET
 fi
 set_ports
 

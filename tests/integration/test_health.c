@@ -337,6 +337,20 @@ test_live_without_dependencies(void **state)
 	itest_resp_cleanup(&r);
 }
 
+/*
+ * Another program may have just stopped and restarted a server: give
+ * the responders the same time to recover that the tests below allow,
+ * so each test starts from a ready stack.
+ */
+static int
+wait_ready(void **state)
+{
+	(void)state;
+	if (poll_ready("ok", itest_now_ms() + MEMCACHED_RECOVERY_MS) != 0)
+		print_error("setup: the stack is not ready\n");
+	return 0;
+}
+
 int
 main(void)
 {
@@ -352,5 +366,5 @@ main(void)
 		    restore_servers),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, wait_ready, NULL);
 }

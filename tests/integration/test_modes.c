@@ -181,6 +181,33 @@ start_proc(struct fixture *fx, const char *name, char * const argv[])
 	return pid;
 }
 
+/*
+ * In the sanitizer build a report in a child's log fails the test even
+ * when every answer looked right.  The logs are removed afterwards so
+ * the next test judges only its own processes.
+ */
+static int
+check_logs(const struct fixture *fx)
+{
+	struct buf	 out;
+	char		 cmd[1024];
+	int		 rc = 0;
+
+	buf_init(&out, 256 * 1024);
+	if (snprintf(cmd, sizeof(cmd), "cd '%s' && grep -h -A 20 -E "
+	    "'ERROR: (Address|Leak)Sanitizer|runtime error:' *.log "
+	    "2>/dev/null", fx->dir) < (int)sizeof(cmd) &&
+	    itest_run(cmd, &out) == 0) {
+		print_error("sanitizer report:\n%s", buf_str(&out));
+		rc = -1;
+	}
+	if (snprintf(cmd, sizeof(cmd), "rm -f '%s'/*.log", fx->dir) <
+	    (int)sizeof(cmd))
+		(void)itest_run(cmd, NULL);
+	buf_cleanup(&out);
+	return rc;
+}
+
 /* Kills whatever the test started that is still running. */
 static int
 kill_procs(void **state)
@@ -201,7 +228,7 @@ kill_procs(void **state)
 	if (fx->client_fd != -1)
 		close(fx->client_fd);
 	fx->client_fd = -1;
-	return 0;
+	return check_logs(fx);
 }
 
 /* Forgets a pid the test reaped itself. */

@@ -254,7 +254,8 @@ main(void)
 		T(test_key_over_250_bytes_is_refused),
 		T(test_valid_key_without_servers_is_unavailable),
 #undef T
-		cmocka_unit_test(test_null_and_empty_server_lists_mean_no_cache),
+		cmocka_unit_test(
+		    test_null_and_empty_server_lists_mean_no_cache),
 		cmocka_unit_test(test_malformed_server_lists_are_refused),
 		cmocka_unit_test(
 		    test_well_formed_server_list_is_accepted_offline),

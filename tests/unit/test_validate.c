@@ -108,8 +108,8 @@ test_nul_and_control_refused(void **state)
 	int	 rc;
 
 	(void)state;
-	errors = check("{\"username\":\"ann\",\"email\":\"a@b.io\\u0000@x.io\"}",
-	    &rc);
+	errors = check("{\"username\":\"ann\","
+	    "\"email\":\"a@b.io\\u0000@x.io\"}", &rc);
 	assert_int_not_equal(rc, 0);
 	assert_non_null(json_object_get(errors, "email"));
 	json_decref(errors);

@@ -1,0 +1,81 @@
+/*
+ * websands-auth: its settings and its handlers, one file per resource.
+ */
+#ifndef WEBSANDS_AUTH_H
+#define WEBSANDS_AUTH_H
+
+#include <jansson.h>
+
+#include "http.h"
+#include "password_policy.h"
+#include "ratelimit.h"
+
+struct auth_config {
+	int	 password_algo;		/* enum password_algo */
+	long	 bcrypt_cost;
+	long	 argon2_opslimit;
+	long	 argon2_memlimit_kib;
+	long	 hash_concurrency;
+	char	*denylist_path;
+	int	 password_composition;
+	long	 history_depth;
+	long	 lockout_threshold;
+	long	 lockout_window_s;
+	long	 lockout_duration_s;
+	long	 ip_block_threshold;
+	long	 ip_block_window_s;
+	long	 rl_window_s;
+	long	 rl_login;
+	long	 rl_register;
+	long	 rl_forgot;
+	long	 rl_resend;
+	long	 rl_refresh;
+	long	 rl_verify;
+	long	 verify_ttl_s;
+	long	 reset_ttl_s;
+};
+
+extern struct auth_config	auth_cfg;
+extern struct password_policy	auth_policy;
+
+/* POST /api/v1/auth/register */
+void	 auth_register(struct req *r, struct resp *rs);
+/* POST /api/v1/auth/verify-email */
+void	 auth_verify_email(struct req *r, struct resp *rs);
+/* POST /api/v1/auth/resend-verification */
+void	 auth_resend_verification(struct req *r, struct resp *rs);
+/* POST /api/v1/auth/login */
+void	 auth_login(struct req *r, struct resp *rs);
+/* POST /api/v1/auth/refresh */
+void	 auth_refresh(struct req *r, struct resp *rs);
+/* POST /api/v1/auth/logout */
+void	 auth_logout(struct req *r, struct resp *rs);
+/* POST /api/v1/auth/password/forgot */
+void	 auth_password_forgot(struct req *r, struct resp *rs);
+/* POST /api/v1/auth/password/reset */
+void	 auth_password_reset(struct req *r, struct resp *rs);
+/* GET /.well-known/jwks.json */
+void	 auth_jwks(struct req *r, struct resp *rs);
+
+/*
+ * Helpers shared by the handlers (auth_common.c).  Each _or_reply
+ * function has answered the request when it returns non-zero.
+ */
+int	 auth_limit_or_reply(struct req *r, struct resp *rs,
+	    const char *cls, long limit);
+/* Replies 503 with Retry-After for an unavailable dependency. */
+void	 auth_unavailable(struct req *r, struct resp *rs);
+/* Replies 500 for a server fault (already logged by its source). */
+void	 auth_internal(struct req *r, struct resp *rs);
+/* Replies the login body: tokens for a new session grant. */
+int	 auth_reply_tokens(struct req *r, struct resp *rs, int status,
+	    const char *user_id, const char *session_id, const char *role,
+	    const char *username, const char *refresh_token);
+/*
+ * Mail values {username, link_path}, link_path being path followed by
+ * token (may be NULL); a new reference.
+ */
+json_t	*auth_mail_vars(const char *username, const char *path,
+	    const char *token);
+
+#endif
