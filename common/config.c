@@ -173,6 +173,7 @@ config_line(char *line, const char *path, unsigned long lineno,
 {
 	char	*p, *eq, *v, *end;
 	size_t	 vn;
+	int	 saved;
 
 	for (p = line; config_blank(*p); p++)
 		continue;
@@ -205,9 +206,10 @@ config_line(char *line, const char *path, unsigned long lineno,
 		v++;
 	}
 	if (setenv(p, v, 0) != 0) {
+		saved = errno;
 		config_err(err, errlen, "%s:%lu: %s: cannot be set: %s",
-		    path, lineno, p, strerror(errno));
-		return errno == ENOMEM ? WS_ERR_NOMEM : WS_ERR_INVALID;
+		    path, lineno, p, strerror(saved));
+		return saved == ENOMEM ? WS_ERR_NOMEM : WS_ERR_INVALID;
 	}
 	return 0;
 }

@@ -731,10 +731,11 @@ db_pool_acquire(struct db_pool *p, struct db_conn **out)
 	struct timespec	 ts;
 	long long	 now, deadline;
 	PGconn		*pg;
-	int		 i, probe, waiting_only, rc = 0;
+	int		 i, probe, backing_off, rc = 0;
 
 	*out = NULL;
-	if (!breaker_allow(&p->br))
+	/* No pool (no database configured) is a database that is down. */
+	if (p == NULL || !breaker_allow(&p->br))
 		return WS_ERR_UNAVAILABLE;
 	/* The one probe of a half-open breaker ignores the backoff. */
 	probe = breaker_get_state(&p->br) != BREAKER_CLOSED;
@@ -744,7 +745,8 @@ db_pool_acquire(struct db_pool *p, struct db_conn **out)
 		struct db_conn	*fresh = NULL;
 
 		now = db_now_ms();
-		waiting_only = 0;
+		backing_off = 0;
+		/* A connected slot first, else one that may connect. */
 		for (i = 0; i < p->o.size; i++) {
 			struct db_conn	*s = &p->slots[i];
 
@@ -754,20 +756,21 @@ db_pool_acquire(struct db_pool *p, struct db_conn **out)
 				c = s;
 				break;
 			}
-			if (fresh == NULL && (probe || s->retry_at_ms <= now))
+			if (!probe && s->retry_at_ms > now)
+				backing_off = 1;
+			else if (fresh == NULL)
 				fresh = s;
-			else
-				waiting_only = 1;
 		}
 		if (c == NULL)
 			c = fresh;
 		if (c != NULL)
 			break;
-		if (waiting_only) {
+		if (backing_off) {
 			/*
 			 * Free slots exist but each failed to connect a
 			 * moment ago: the server is down, so answer now
-			 * rather than wait for a slot that cannot help.
+			 * (design.md 10: fast) rather than wait for the
+			 * connections in use, which are likely dead too.
 			 */
 			pthread_mutex_unlock(&p->mu);
 			return WS_ERR_UNAVAILABLE;
@@ -850,6 +853,15 @@ db_pool_release(struct db_conn *c)
 void
 db_pool_stats(struct db_pool *p, int *in_use, int *size, long *timeouts)
 {
+	if (p == NULL) {
+		if (in_use != NULL)
+			*in_use = 0;
+		if (size != NULL)
+			*size = 0;
+		if (timeouts != NULL)
+			*timeouts = 0;
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	if (in_use != NULL)
 		*in_use = p->in_use;

@@ -497,6 +497,7 @@ keyring_load(const char *dir, struct keyring **out)
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
 			if (errno != 0) {
+				rc = WS_ERR_IO;
 				kr_log_fail(dir, NULL, strerror(errno));
 				goto out;
 			}

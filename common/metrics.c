@@ -123,13 +123,16 @@ m_register_atfork(void)
 	pthread_atfork(NULL, NULL, m_atfork_child);
 }
 
-/* Whether s is a usable component name, and so a safe file name part. */
+/*
+ * Whether s is a usable component name, and so a safe file name part;
+ * no '.', which separates the parts of a file name.
+ */
 static int
 m_component_ok(const char *s)
 {
 	size_t	 i;
 
-	if (s == NULL || s[0] == '\0' || s[0] == '.')
+	if (s == NULL || s[0] == '\0')
 		return 0;
 	for (i = 0; s[i] != '\0'; i++) {
 		if (i >= M_COMPONENT_LEN - 1)
@@ -137,7 +140,7 @@ m_component_ok(const char *s)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
 		    (s[i] >= 'A' && s[i] <= 'Z') ||
 		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+		    s[i] == '-' || s[i] == '_'))
 			return 0;
 	}
 	return 1;
@@ -187,11 +190,13 @@ m_mkdirs(const char *dir)
 
 /*
  * Takes over the file open on fd, which this process has locked: an
- * earlier owner's counters stay and its gauges are zeroed; anything
- * else is wiped and laid out afresh.  Returns the mapping or NULL.
+ * earlier owner's counters stay and its gauges are zeroed.  Anything
+ * else is wiped and laid out afresh, unless adopt_only is set: a file
+ * found while looking for one to adopt is left alone unless it is a
+ * valid file of this very component.  Returns the mapping or NULL.
  */
 static struct m_file *
-m_take(int fd, const char *component)
+m_take(int fd, const char *component, int adopt_only)
 {
 	struct m_file	*f;
 	struct stat	 st;
@@ -200,9 +205,10 @@ m_take(int fd, const char *component)
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return NULL;
-	if ((size_t)st.st_size != sizeof(*f) &&
-	    ftruncate(fd, (off_t)sizeof(*f)) != 0)
-		return NULL;
+	if ((size_t)st.st_size != sizeof(*f)) {
+		if (adopt_only || ftruncate(fd, (off_t)sizeof(*f)) != 0)
+			return NULL;
+	}
 	f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 	    0);
 	if (f == MAP_FAILED)
@@ -216,6 +222,9 @@ m_take(int fd, const char *component)
 			if (f->named[i].kind == M_GAUGE)
 				__atomic_store_n(&f->named[i].value, 0,
 				    __ATOMIC_RELAXED);
+	} else if (adopt_only) {
+		munmap(f, sizeof(*f));
+		return NULL;
 	} else {
 		__atomic_store_n(&f->magic, 0, __ATOMIC_RELEASE);
 		memset((char *)f + sizeof(f->magic), 0,
@@ -258,7 +267,7 @@ m_adopt(const char *dir, const char *component)
 			close(fd);
 			continue;
 		}
-		if ((f = m_take(fd, component)) == NULL) {
+		if ((f = m_take(fd, component, 1)) == NULL) {
 			close(fd);
 			continue;
 		}
@@ -305,7 +314,7 @@ m_create(const char *dir, const char *component)
 	}
 	if (fd == -1)
 		goto out;
-	if ((f = m_take(fd, component)) == NULL) {
+	if ((f = m_take(fd, component, 0)) == NULL) {
 		rc = WS_ERR_IO;
 		goto out;
 	}

@@ -712,6 +712,13 @@ fcgi_run(int threads, long grace_s)
 		snprintf(nbuf, sizeof(nbuf), "%d", atomic_load(&srv.live));
 		log_event(LOG_WARN, "stop_timeout", "busy_workers", nbuf,
 		    NULL);
+		/*
+		 * The workers still inside a handler use the database
+		 * pool and cache the caller would free next; ending the
+		 * process here is the only way to keep the bound on the
+		 * drain without that use-after-free.
+		 */
+		_exit(0);
 	}
 	/* Signals that came during the drain are spent, not re-raised. */
 	while (sigtimedwait(&set, NULL, &zero) > 0)

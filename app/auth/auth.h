@@ -16,6 +16,7 @@ struct auth_config {
 	long	 argon2_opslimit;
 	long	 argon2_memlimit_kib;
 	long	 hash_concurrency;
+	long	 hash_wait_ms;
 	char	*denylist_path;
 	int	 password_composition;
 	long	 history_depth;

@@ -26,6 +26,8 @@ static const struct config_spec	auth_specs[] = {
 	    "19456", 8192, 4194304, NULL, 0, "Argon2id memory (m), KiB" },
 	{ "HASH_CONCURRENCY", CONFIG_INT, F(hash_concurrency), "0", 0,
 	    256, NULL, 0, "password hashes at once; 0: one per core" },
+	{ "HASH_WAIT_MS", CONFIG_INT, F(hash_wait_ms), "1000", 0, 30000,
+	    NULL, 0, "wait for a hash slot before answering 503" },
 	{ "PASSWORD_DENYLIST", CONFIG_PATH, F(denylist_path), NULL, 0, 0,
 	    NULL, 0, "file of common passwords to refuse" },
 	{ "PASSWORD_COMPOSITION", CONFIG_BOOL, F(password_composition),
@@ -93,6 +95,7 @@ auth_start(void)
 	po.argon2_opslimit = (unsigned long long)auth_cfg.argon2_opslimit;
 	po.argon2_memlimit = (size_t)auth_cfg.argon2_memlimit_kib * 1024;
 	po.max_concurrent = (int)auth_cfg.hash_concurrency;
+	po.wait_ms = auth_cfg.hash_wait_ms;
 	if (password_init(&po) != 0) {
 		fprintf(stderr, "websands-auth: configuration: "
 		    "PASSWORD_HASH: cannot set up hashing\n");

@@ -184,6 +184,7 @@ void
 auth_register(struct req *r, struct resp *rs)
 {
 	struct db_conn	*c = NULL;
+	struct db_res	*res = NULL;
 	json_t		*body = NULL, *errors = NULL;
 	const char	*username, *password, *first, *last;
 	char		 email[256], id[UUID_LEN + 1], created[32];
@@ -212,6 +213,20 @@ auth_register(struct req *r, struct resp *rs)
 		auth_internal(r, rs);
 		goto out;
 	}
+	if ((c = app_db_or_reply(r, rs)) == NULL)
+		goto out;
+	/*
+	 * A taken username is public, so say so before spending a hash
+	 * on it; the insert below still settles a race.
+	 */
+	if ((rc = db_query(c, "SELECT 1 FROM users WHERE lower(username) ="
+	    " lower($1)", 1, &username, &res)) != 0)
+		goto fail_early;
+	if (db_res_nrows(res) > 0) {
+		resp_problem(rs, r, 409, "USERNAME_TAKEN",
+		    "That username is taken.", NULL);
+		goto out;
+	}
 	if (password_policy_check(&auth_policy, password, username, email,
 	    errors) != 0) {
 		resp_problem(rs, r, 400, "VALIDATION_FAILED",
@@ -231,8 +246,6 @@ auth_register(struct req *r, struct resp *rs)
 		auth_internal(r, rs);
 		goto out;
 	}
-	if ((c = app_db_or_reply(r, rs)) == NULL)
-		goto out;
 	if ((rc = db_begin(c)) != 0)
 		goto fail;
 	rc = register_insert(c, id, username, email, hash, first_ct,
@@ -257,11 +270,13 @@ auth_register(struct req *r, struct resp *rs)
 	goto out;
 fail:
 	db_rollback(c);
+fail_early:
 	if (rc == WS_ERR_UNAVAILABLE || rc == WS_ERR_TIMEOUT)
 		auth_unavailable(r, rs);
 	else
 		auth_internal(r, rs);
 out:
+	db_res_free(res);
 	db_pool_release(c);
 	sodium_memzero(hash, sizeof(hash));
 	free(first_ct);

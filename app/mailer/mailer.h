@@ -64,6 +64,8 @@ void	 rate_take(struct rate *r);
 struct smtp_result {
 	int	 sent;		/* the server accepted the message */
 	int	 permanent;	/* a 5xx that another try cannot cure */
+	int	 server_fault;	/* no server, or it refused the mailer
+				 * itself (TLS, AUTH): not this message */
 	long	 code;		/* the last SMTP reply code, 0 if none */
 	char	 error[512];	/* for last_error and the log; no secret */
 };
@@ -86,6 +88,7 @@ void	 smtp_close(struct smtp *s);
 enum outbox_work {
 	OUTBOX_WORK_DONE = 0,	/* one row handled and committed */
 	OUTBOX_WORK_IDLE,	/* nothing is due */
+	OUTBOX_WORK_SMTP_DOWN,	/* the SMTP server failed, not the mail */
 	OUTBOX_WORK_DB_ERROR	/* the database failed; reconnect */
 };
 
@@ -99,7 +102,11 @@ struct outbox_worker {
 /*
  * Claims the oldest due row with FOR UPDATE SKIP LOCKED, takes a rate
  * token, renders and sends it holding the row lock, records the
- * outcome and commits.  Returns an enum outbox_work value.
+ * outcome and commits.  A failure of the server itself (no answer,
+ * TLS or AUTH refused) only records last_error: it costs the mail no
+ * attempt, so an SMTP outage of any length loses nothing, and the
+ * caller pauses instead of trying every due row against a dead
+ * server.  Returns an enum outbox_work value.
  */
 int	 outbox_worker_run_one(struct outbox_worker *w, struct db_conn *c);
 /* The wait before the next try after attempts failed ones, in s. */

@@ -81,7 +81,9 @@ struct mailer {
 	struct smtp		*smtp;
 	struct rate		 rate;
 	struct outbox_worker	 worker;
+	long			 smtp_pause_ms;	/* 0: the server works */
 	int			 once;
+	int			 once_smtp_down; /* --once met a dead server */
 };
 
 static void
@@ -230,6 +232,29 @@ mailer_connect(struct mailer *m)
 	return 0;
 }
 
+/*
+ * Pauses after the SMTP server failed: 1 s, doubling with each failure
+ * in a row up to SMTP_RETRY_BASE_S (and at most a minute), so a dead
+ * server is probed with one mail now and then rather than every due
+ * mail in turn.
+ */
+static void
+mailer_smtp_pause(struct mailer *m)
+{
+	long	 cap = m->cfg.smtp_retry_base_s * 1000;
+	char	 ms[24];
+
+	if (cap > 60000)
+		cap = 60000;
+	m->smtp_pause_ms = m->smtp_pause_ms == 0 ? 1000 :
+	    m->smtp_pause_ms * 2;
+	if (m->smtp_pause_ms > cap)
+		m->smtp_pause_ms = cap < 1000 ? 1000 : cap;
+	snprintf(ms, sizeof(ms), "%ld", m->smtp_pause_ms);
+	log_event(LOG_WARN, "smtp_unavailable", "retry_in_ms", ms, NULL);
+	mailer_sleep_ms(m->smtp_pause_ms);
+}
+
 /* Sends every due row, one at a time.  0, or -1 if the database failed. */
 static int
 mailer_drain(struct mailer *m)
@@ -244,6 +269,14 @@ mailer_drain(struct mailer *m)
 			break;
 		if (rc == OUTBOX_WORK_DB_ERROR)
 			return -1;
+		if (rc == OUTBOX_WORK_SMTP_DOWN) {
+			if (m->once) {
+				m->once_smtp_down = 1;
+				break;
+			}
+			mailer_smtp_pause(m);
+		} else
+			m->smtp_pause_ms = 0;
 	}
 	return 0;
 }
@@ -282,7 +315,7 @@ mailer_run(struct mailer *m)
 		/* Going idle: give the SMTP server its connection back. */
 		smtp_close(m->smtp);
 		if (!failed && m->once)
-			return 0;
+			return m->once_smtp_down ? 1 : 0;
 		if (!failed)
 			failed = mailer_wait(m) != 0;
 		if (!failed) {

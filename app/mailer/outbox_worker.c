@@ -51,6 +51,9 @@ static const char failed_sql[] =
     "make_interval(secs => $5::double precision) "
     "WHERE id = $1 RETURNING status, attempts";
 
+static const char deferred_sql[] =
+    "UPDATE email_outbox SET last_error = $2 WHERE id = $1";
+
 /* One claimed row, copied out of its result. */
 struct outbox_row {
 	char	 id[32];
@@ -157,6 +160,25 @@ row_load(struct outbox_row *row, const struct db_res *res)
 	return 0;
 }
 
+/*
+ * Records that the server could not be used, without counting an
+ * attempt or moving next_attempt_at, so the mail goes first once the
+ * server is back.
+ */
+static int
+record_server_fault(struct db_conn *c, const struct outbox_row *row,
+    const struct smtp_result *sr)
+{
+	const char	*params[2];
+
+	params[0] = row->id;
+	params[1] = sr->error;
+	log_event(LOG_WARN, "mail_deferred", "id", row->id, "template",
+	    row->tmpl, "error", sr->error, NULL);
+	metrics_count("websands_mail_total", "result=\"deferred\"", 1);
+	return db_query(c, deferred_sql, 2, params, NULL);
+}
+
 /* Records a failed try; 0 or a db_query error. */
 static int
 record_failure(struct outbox_worker *w, struct db_conn *c,
@@ -246,7 +268,9 @@ outbox_worker_run_one(struct outbox_worker *w, struct db_conn *c)
 		params[0] = row.id;
 		params[1] = msgid;
 		rc = db_query(c, sent_sql, 2, params, NULL);
-	} else
+	} else if (sr.server_fault)
+		rc = record_server_fault(c, &row, &sr);
+	else
 		rc = record_failure(w, c, &row, &sr);
 	if (rc == 0)
 		rc = db_commit(c);
@@ -266,7 +290,7 @@ outbox_worker_run_one(struct outbox_worker *w, struct db_conn *c)
 		    "ms", ms, NULL);
 		metrics_count("websands_mail_total", "result=\"sent\"", 1);
 	}
-	ret = OUTBOX_WORK_DONE;
+	ret = sr.server_fault ? OUTBOX_WORK_SMTP_DOWN : OUTBOX_WORK_DONE;
 out:
 	db_res_free(res);
 	buf_cleanup(&msg);

@@ -74,13 +74,25 @@ static int
 smtp_setup(struct smtp *s)
 {
 	const struct mailer_config	*cfg = s->cfg;
-	char				 from[MAIL_ADDR_MAX + 3];
+	const char			*host;
+	char				 from[MAIL_ADDR_MAX + 3], url[1400];
 	CURL				*c;
 	CURLcode			 e = CURLE_OK;
 	long				 connect_s;
+	int				 n;
 
 	if (s->curl != NULL)
 		return 0;
+	/* libcurl says EHLO with the URL's path, or "localhost" without
+	 * one; the domain of MAIL_FROM is a better name to give. */
+	host = strstr(cfg->smtp_url, "://");
+	if (host != NULL && strchr(host + 3, '/') == NULL)
+		n = snprintf(url, sizeof(url), "%s/%s", cfg->smtp_url,
+		    strchr(cfg->mail_from, '@') + 1);
+	else
+		n = snprintf(url, sizeof(url), "%s", cfg->smtp_url);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return WS_ERR_TOOBIG;
 	if ((c = curl_easy_init()) == NULL)
 		return WS_ERR_NOMEM;
 	snprintf(from, sizeof(from), "<%s>", cfg->mail_from);
@@ -90,7 +102,7 @@ smtp_setup(struct smtp *s)
 	if (e == CURLE_OK)						\
 		e = curl_easy_setopt(c, opt, val);			\
 } while (0)
-	SET(CURLOPT_URL, cfg->smtp_url);
+	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	/* Required TLS means STARTTLS must succeed on smtp://; smtps://
 	 * speaks TLS from the start.  Peers are always verified. */
@@ -120,16 +132,29 @@ smtp_setup(struct smtp *s)
 }
 
 /*
- * A reply code that another try cannot change.  Authentication
- * replies (530, 534, 535, 538) are the mailer's own configuration
- * failing, not the message, so they are retried like 4xx ones.
+ * A failure that is not about the message: no SMTP reply at all (no
+ * connection, no greeting), the server closing down (421), or the
+ * server refusing the mailer itself through TLS or authentication
+ * (530, 534, 535, 538).
  */
 static int
-smtp_permanent(CURLcode e, long code)
+smtp_server_fault(CURLcode e, long code)
 {
-	if (e == CURLE_LOGIN_DENIED || code < 500 || code > 599)
-		return 0;
-	return code != 530 && code != 534 && code != 535 && code != 538;
+	switch (e) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_LOGIN_DENIED:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		return 1;
+	default:
+		break;
+	}
+	return code == 0 || code == 421 || code == 530 || code == 534 ||
+	    code == 535 || code == 538;
 }
 
 /*
@@ -200,7 +225,10 @@ smtp_send(struct smtp *s, const char *to, const char *msg, size_t len,
 		r->sent = 1;
 		rc = 0;
 	} else {
-		r->permanent = smtp_permanent(e, r->code);
+		r->server_fault = smtp_server_fault(e, r->code);
+		/* A 5xx for this message: another try cannot change it. */
+		r->permanent = !r->server_fault && r->code >= 500 &&
+		    r->code <= 599;
 		smtp_describe(s, e, r);
 		/* Start clean next time: the connection may be in any
 		 * state after a failure. */

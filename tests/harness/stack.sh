@@ -205,6 +205,7 @@ SMTP_TLS=off
 MAIL_FROM=websands@localhost
 MAIL_RATE=0
 KEYS_DIR=$run_dir/keys
+PASSWORD_DENYLIST=$SRC/data/common-passwords.txt
 DATA_KEYS_FILE=$run_dir/data-keys
 CONF
 	if [ "$mode" = test ]; then

@@ -45,6 +45,9 @@ assert_problem(const struct itest_resp *r, long status)
 		fail_msg("Content-Type is \"%s\"", ct);
 	if (r->json == NULL)
 		fail_msg("body is not JSON: %s", buf_str(&r->body));
+	/* RFC 9457's members, and WebSands' own code and request id. */
+	assert_true(json_is_string(json_object_get(r->json, "type")));
+	assert_true(json_is_string(json_object_get(r->json, "title")));
 	code = json_string_value(json_object_get(r->json, "code"));
 	assert_non_null(code);
 	assert_true(*code != '\0');

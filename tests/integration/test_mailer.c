@@ -47,7 +47,11 @@
 
 static char		 run_tag[32];	/* unique to this run of the file */
 static char		 work_dir[512];	/* logs and Maildirs of this run */
-static pid_t		 children[MAX_CHILDREN];
+static struct child {
+	pid_t	 pid;		/* 0: a free slot */
+	int	 reaped;
+	int	 status;	/* exit status once reaped, -1: signal */
+}			 children[MAX_CHILDREN];
 static struct db_conn	*db;
 static int		 pg_stopped;
 
@@ -152,7 +156,7 @@ row_field(const char *rcpt, const char *expr, char *out, size_t outlen)
 }
 
 /*
- * Queues n mails of tmpl to <prefix>nI@domain (I from 0) in one
+ * Queues n mails of tmpl to nI@domain (I from 0) in one
  * transaction, then NOTIFY, as a handler's commit would.
  */
 static void
@@ -187,46 +191,70 @@ child_add(pid_t pid)
 	size_t	 i;
 
 	for (i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] == 0) {
-			children[i] = pid;
+		if (children[i].pid == 0) {
+			children[i].pid = pid;
+			children[i].reaped = 0;
 			return;
 		}
 	fail_msg("too many child processes");
 }
 
-/*
- * Stops the child pid with SIGTERM (SIGKILL after wait_ms) and returns
- * its exit status, or -1 if it had to be killed or was not ours.
- */
-static int
-child_stop(pid_t pid, long wait_ms)
+static struct child *
+child_find(pid_t pid)
 {
-	long long	 end = itest_now_ms() + wait_ms;
-	size_t		 i;
-	int		 st, status = -1;
+	size_t	 i;
 
-	for (i = 0; i < MAX_CHILDREN && children[i] != pid; i++)
-		;
-	if (pid <= 0 || i == MAX_CHILDREN)
-		return -1;
-	children[i] = 0;
-	kill(pid, SIGTERM);
-	while (itest_now_ms() < end) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		sleep_ms(20);
+	for (i = 0; i < MAX_CHILDREN; i++)
+		if (pid > 0 && children[i].pid == pid)
+			return &children[i];
+	fail_msg("process %ld is not ours", (long)pid);
+	return NULL;
+}
+
+/* Reaps ch if it has exited; 1 if it has. */
+static int
+child_reap(struct child *ch)
+{
+	int	 st;
+
+	if (!ch->reaped && waitpid(ch->pid, &st, WNOHANG) == ch->pid) {
+		ch->reaped = 1;
+		ch->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return status;
+	return ch->reaped;
 }
 
 static int
 child_alive(pid_t pid)
 {
-	int	 st;
+	return !child_reap(child_find(pid));
+}
 
-	return waitpid(pid, &st, WNOHANG) == 0;
+/*
+ * Stops a child of ours with SIGTERM (SIGKILL after wait_ms) and
+ * returns its exit status, or -1 if it was killed by a signal.  A
+ * child already reaped is never signalled: its pid may be reused.
+ */
+static int
+child_stop(pid_t pid, long wait_ms)
+{
+	struct child	*ch = child_find(pid);
+	long long	 end = itest_now_ms() + wait_ms;
+	int		 st, status;
+
+	if (!child_reap(ch)) {
+		kill(pid, SIGTERM);
+		while (!child_reap(ch) && itest_now_ms() < end)
+			sleep_ms(20);
+	}
+	if (!ch->reaped) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		ch->status = -1;
+	}
+	status = ch->status;
+	ch->pid = 0;
+	return status;
 }
 
 static void
@@ -235,8 +263,8 @@ children_stop_all(void)
 	size_t	 i;
 
 	for (i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] != 0)
-			child_stop(children[i], 5000);
+		if (children[i].pid != 0)
+			child_stop(children[i].pid, 5000);
 }
 
 /* Starts argv with envp (NULL: ours), its output appended to log. */
@@ -382,7 +410,7 @@ static pid_t
 start_mailer(const char *name, const struct mailer_opts *o)
 {
 	char		 prog[700], log[600], *argv[2], *envp[16];
-	char		 e[12][640];
+	char		 e[14][640];
 	struct buf	 text;
 	long long	 end;
 	size_t		 n = 0, i;
@@ -407,6 +435,7 @@ start_mailer(const char *name, const struct mailer_opts *o)
 	snprintf(e[n++], sizeof(e[0]), "SMTP_TIMEOUT_S=10");
 	snprintf(e[n++], sizeof(e[0]), "MAILER_POLL_S=%s", o->poll_s);
 	snprintf(e[n++], sizeof(e[0]), "LOG_LEVEL=info");
+	snprintf(e[n++], sizeof(e[0]), "METRICS_DIR=%s/metrics", work_dir);
 	for (i = 0; i < n; i++)
 		envp[i] = e[i];
 	envp[n] = NULL;
@@ -1051,7 +1080,7 @@ test_tempfail_retried_permfail_failed(void **state)
 static void
 test_smtp_down_mail_waits(void **state)
 {
-	struct mailer_opts	 o = { 0, "0", "20", "1" };
+	struct mailer_opts	 o = { 0, "0", "2", "1" };
 	char			 dom[128], box[600];
 	long long		 end;
 
@@ -1065,15 +1094,19 @@ test_smtp_down_mail_waits(void **state)
 
 	end = itest_now_ms() + 10000;
 	while (itest_now_ms() < end && sql_long("SELECT count(*) FROM "
-	    "email_outbox WHERE recipient LIKE '%%@%s' AND attempts = 0",
-	    dom) > 0)
+	    "email_outbox WHERE recipient LIKE '%%@%s' AND last_error IS "
+	    "NOT NULL", dom) == 0)
 		sleep_ms(POLL_MS);
-	sleep_ms(1000);
-	/* Every mail was tried, none was given up, all of them wait. */
+	/* Longer than SMTP_MAX_ATTEMPTS=2 tries would take. */
+	sleep_ms(4000);
+	assert_true(log_count("down", "event=smtp_unavailable", NULL) >= 2);
+	/* The mailer tried, and an outage cost no mail an attempt. */
+	assert_true(sql_long("SELECT count(*) FROM email_outbox WHERE "
+	    "recipient LIKE '%%@%s' AND last_error LIKE '%%curl%%'",
+	    dom) >= 1);
 	assert_int_equal(rows_in(dom, "pending"), 50);
 	assert_int_equal(sql_long("SELECT count(*) FROM email_outbox WHERE "
-	    "recipient LIKE '%%@%s' AND attempts >= 1 AND last_error IS NOT "
-	    "NULL", dom), 50);
+	    "recipient LIKE '%%@%s' AND attempts = 0", dom), 50);
 	assert_int_equal(count_mail(box, dom, NULL, 0, NULL, 0), 0);
 
 	start_fault_smtp(o.port, box, NULL);
@@ -1081,6 +1114,8 @@ test_smtp_down_mail_waits(void **state)
 	sleep_ms(1000);
 	assert_each_once(box, dom, 50);
 	assert_int_equal(rows_in(dom, "sent"), 50);
+	assert_int_equal(sql_long("SELECT count(*) FROM email_outbox WHERE "
+	    "recipient LIKE '%%@%s' AND attempts = 1", dom), 50);
 }
 
 static void

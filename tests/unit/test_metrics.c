@@ -44,18 +44,23 @@ teardown(void **state)
 	DIR		*d;
 	struct dirent	*de;
 	char		 path[512];
+	int		 tries;
 
 	(void)state;
 	metrics_close();
-	assert_non_null(d = opendir(dir));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
+	/* Unlinking while reading a directory may skip entries: retry. */
+	for (tries = 0; tries < 5 && rmdir(dir) != 0; tries++) {
+		assert_non_null(d = opendir(dir));
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir,
+			    de->d_name);
+			unlink(path);
+		}
+		closedir(d);
 	}
-	closedir(d);
-	rmdir(dir);
+	assert_true(tries < 5);
 	return 0;
 }
 
@@ -86,7 +91,7 @@ count_files(void)
 static void
 check_format(const char *text)
 {
-	char		 types[64][80], name[80];
+	char		 types[256][80], name[80];
 	const char	*p = text, *nl, *q;
 	char		*end;
 	size_t		 ntypes = 0, i, n;
@@ -104,7 +109,7 @@ check_format(const char *text)
 			name[n] = '\0';
 			for (i = 0; i < ntypes; i++)
 				assert_string_not_equal(types[i], name);
-			assert_true(ntypes < 64);
+			assert_true(ntypes < 256);
 			strcpy(types[ntypes++], name);
 		} else if (strncmp(p, "# HELP ", 7) != 0) {
 			q = p;
@@ -181,6 +186,10 @@ struct child {
 	int	 hold;		/* closing it lets the child exit */
 };
 
+/* The hold pipes still open, which a new child must not keep open. */
+static int	 holds[8];
+static size_t	 nholds;
+
 /*
  * Forks a process of component that opens its metrics, records nreq
  * requests of GET /y, counts logins and sets a gauge, then either exits
@@ -200,6 +209,8 @@ spawn(struct child *c, const char *component, int nreq, long logins,
 	if (c->pid == 0) {
 		close(ready[0]);
 		close(hold[1]);
+		for (i = 0; i < (int)nholds; i++)
+			close(holds[i]);
 		if (metrics_open(dir, component) != 0)
 			_exit(2);
 		for (i = 0; i < nreq; i++)
@@ -223,14 +234,21 @@ spawn(struct child *c, const char *component, int nreq, long logins,
 		close(c->hold);
 		assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		return;
 	}
+	assert_true(nholds < sizeof(holds) / sizeof(holds[0]));
+	holds[nholds++] = c->hold;
 }
 
 static void
 release(struct child *c)
 {
+	size_t	 i;
 	int	 status;
 
+	for (i = 0; i < nholds; i++)
+		if (holds[i] == c->hold)
+			holds[i] = holds[--nholds];
 	close(c->hold);
 	assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -375,6 +393,37 @@ test_dead_file_adopted(void **state)
 }
 
 static void
+test_foreign_files_not_adopted(void **state)
+{
+	struct child	 other;
+	struct stat	 st;
+	char		 from[256], to[256], junk[4096], *t;
+	int		 fd;
+
+	(void)state;
+	/* A dead websands-b file renamed to look like websands-a's. */
+	spawn(&other, "websands-b", 1, 6, 0, 0);
+	snprintf(from, sizeof(from), "%s/websands-b.%ld.metrics", dir,
+	    (long)other.pid);
+	snprintf(to, sizeof(to), "%s/websands-a.1.metrics", dir);
+	assert_int_equal(rename(from, to), 0);
+	/* And a file of the right name but the wrong size. */
+	memset(junk, 0x41, sizeof(junk));
+	snprintf(to, sizeof(to), "%s/websands-a.2.metrics", dir);
+	assert_true((fd = open(to, O_CREAT | O_WRONLY, 0644)) != -1);
+	assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
+	close(fd);
+	assert_int_equal(metrics_open(dir, "websands-a"), 0);
+	assert_int_equal(count_files(), 3);
+	assert_int_equal(stat(to, &st), 0);
+	assert_int_equal(st.st_size, sizeof(junk));
+	t = render();
+	assert_true(value_of(t, "websands_logins_total"
+	    BY(",result=\"ok\"")) == 6);
+	free(t);
+}
+
+static void
 test_label_values_escaped(void **state)
 {
 	char	*t;
@@ -486,6 +535,7 @@ test_open_rejects_bad_component(void **state)
 	(void)state;
 	assert_int_equal(metrics_open(dir, "../escape"), WS_ERR_INVALID);
 	assert_int_equal(metrics_open(dir, "a/b"), WS_ERR_INVALID);
+	assert_int_equal(metrics_open(dir, "a.1"), WS_ERR_INVALID);
 	assert_int_equal(metrics_open(dir, ""), WS_ERR_INVALID);
 	assert_int_equal(metrics_open(NULL, "websands-a"), WS_ERR_INVALID);
 	assert_int_equal(count_files(), 0);
@@ -587,6 +637,7 @@ main(void)
 		T(test_counters_and_gauges),
 		T(test_processes_add_up),
 		T(test_dead_file_adopted),
+		T(test_foreign_files_not_adopted),
 		T(test_label_values_escaped),
 		T(test_bad_names_dropped),
 		T(test_full_tables_drop),
