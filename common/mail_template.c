@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "error.h"
 #include "log.h"
 #include "mail_template.h"
@@ -306,14 +308,24 @@ mail_template_cleanup(struct mail_template *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Wipes and frees s: a rendered mail may carry a one-time token. */
+static void
+free_wiped(char *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s, strlen(s));
+	free(s);
+}
+
 void
 mail_rendered_cleanup(struct mail_rendered *r)
 {
 	if (r == NULL)
 		return;
-	free(r->subject);
-	free(r->text);
-	free(r->html);
+	free_wiped(r->subject);
+	free_wiped(r->text);
+	free_wiped(r->html);
 	memset(r, 0, sizeof(*r));
 }
 

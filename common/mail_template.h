@@ -103,6 +103,7 @@ void	 mail_template_cleanup(struct mail_template *t);
 int	 mail_template_render(const struct mail_template *t,
 	    const json_t *vars, const char *public_url,
 	    struct mail_rendered *out);
+/* Wipes (links may carry tokens) and frees what r holds; NULL-safe. */
 void	 mail_rendered_cleanup(struct mail_rendered *r);
 
 /*

@@ -179,13 +179,20 @@ login_reserve(struct db_conn *c, struct login_user *u, long *attempt)
 	int		 rc;
 
 	snprintf(window, sizeof(window), "%ld", auth_cfg.lockout_window_s);
+	/*
+	 * A run of failures starts again when its window has passed or
+	 * when a lock it caused has run out (the WHERE clause admits an
+	 * expired lock only).
+	 */
 	if ((rc = db_query(c, "UPDATE users SET failed_login_count ="
 	    " CASE WHEN failed_login_first_at IS NULL OR"
 	    " failed_login_first_at < now() - make_interval(secs =>"
-	    " $2::int) THEN 1 ELSE failed_login_count + 1 END,"
+	    " $2::int) OR locked_until IS NOT NULL THEN 1"
+	    " ELSE failed_login_count + 1 END,"
 	    " failed_login_first_at = CASE WHEN failed_login_first_at IS"
 	    " NULL OR failed_login_first_at < now() - make_interval(secs =>"
-	    " $2::int) THEN now() ELSE failed_login_first_at END"
+	    " $2::int) OR locked_until IS NOT NULL THEN now()"
+	    " ELSE failed_login_first_at END, locked_until = NULL"
 	    " WHERE id = $1::uuid AND (locked_until IS NULL OR"
 	    " locked_until <= now()) RETURNING failed_login_count",
 	    2, params, &res)) != 0)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "buf.h"
 #include "error.h"
@@ -25,7 +26,8 @@
 #include "metrics.h"
 
 static const char claim_sql[] =
-    "SELECT id, recipient, template, locale, vars::text, attempts "
+    "SELECT id, recipient, template, locale, vars::text, attempts, "
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
     "FROM email_outbox "
     "WHERE status = 'pending' AND next_attempt_at <= now() "
     "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
@@ -62,12 +64,16 @@ struct outbox_row {
 	char	 locale[MAIL_TEMPLATE_LOCALE_MAX + 1];
 	char	*vars;
 	long	 attempts;
+	char	 queued_at[40];	/* created_at, UTC, to the minute */
 };
 
 static void
 row_cleanup(struct outbox_row *row)
 {
 	free(row->recipient);
+	/* link_path in vars may hold a token. */
+	if (row->vars != NULL)
+		sodium_memzero(row->vars, strlen(row->vars));
 	free(row->vars);
 	memset(row, 0, sizeof(*row));
 }
@@ -122,6 +128,14 @@ outbox_worker_compose(struct outbox_worker *w, const struct outbox_row *row,
 		rc = WS_ERR_INVALID;
 		goto out;
 	}
+	/* The row was written with the event it reports, so its time is
+	 * the event's when the caller gave none. */
+	if (json_object_get(vars, "time") == NULL &&
+	    json_object_set_new(vars, "time", json_string(row->queued_at))) {
+		snprintf(err, errlen, "vars: out of memory");
+		rc = WS_ERR_NOMEM;
+		goto out;
+	}
 	if ((rc = mail_template_render(&t, vars, w->public_url, &r)) != 0) {
 		snprintf(err, errlen, "render: %s", ws_err_name(rc));
 		goto out;
@@ -153,6 +167,8 @@ row_load(struct outbox_row *row, const struct db_res *res)
 	snprintf(row->locale, sizeof(row->locale), "%s",
 	    db_res_value(res, 0, 3));
 	row->attempts = strtol(db_res_value(res, 0, 5), NULL, 10);
+	snprintf(row->queued_at, sizeof(row->queued_at), "%s UTC",
+	    db_res_value(res, 0, 6));
 	row->recipient = strdup(db_res_value(res, 0, 1));
 	row->vars = strdup(db_res_value(res, 0, 4));
 	if (row->recipient == NULL || row->vars == NULL)
@@ -293,6 +309,8 @@ outbox_worker_run_one(struct outbox_worker *w, struct db_conn *c)
 	ret = sr.server_fault ? OUTBOX_WORK_SMTP_DOWN : OUTBOX_WORK_DONE;
 out:
 	db_res_free(res);
+	if (msg.data != NULL)
+		sodium_memzero(msg.data, msg.cap);
 	buf_cleanup(&msg);
 	row_cleanup(&row);
 	return ret;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64url.h"
 #include "itest_auth.h"
 
 /* The largest mail file read; the mailer caps messages at 1 MiB. */
@@ -847,4 +848,49 @@ itest_auth_parallel(int n, void (*fn)(int, void *), void *arg)
 	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	pthread_barrier_destroy(&start);
+}
+
+/* --- JWTs ------------------------------------------------------------ */
+
+char *
+itest_auth_b64url(const void *p, size_t n)
+{
+	char	*s = NULL;
+
+	assert_int_equal(b64url_encode_alloc(p, n, &s), 0);
+	return s;
+}
+
+char *
+itest_auth_jwt_part(const char *token, int i)
+{
+	const char	*p = token, *e;
+	char		*s;
+
+	for (; i > 0; i--) {
+		assert_non_null(p = strchr(p, '.'));
+		p++;
+	}
+	e = strchr(p, '.');
+	if (e == NULL)
+		e = p + strlen(p);
+	assert_non_null(s = strndup(p, (size_t)(e - p)));
+	return s;
+}
+
+json_t *
+itest_auth_jwt_json(const char *token, int i)
+{
+	unsigned char	*raw;
+	size_t		 n;
+	char		*p;
+	json_t		*j;
+
+	p = itest_auth_jwt_part(token, i);
+	assert_int_equal(b64url_decode_alloc(p, strlen(p), &raw, &n), 0);
+	j = json_loadb((const char *)raw, n, 0, NULL);
+	assert_non_null(j);
+	free(raw);
+	free(p);
+	return j;
 }

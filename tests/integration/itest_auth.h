@@ -112,6 +112,16 @@ long	 itest_auth_refresh(const char *refresh, struct itest_tokens *t);
 /* POSTs an empty logout with the bearer token; returns the status. */
 long	 itest_auth_logout(const char *access);
 
+/* s[0..n) in unpadded base64url; a new string, or fails the test. */
+char	*itest_auth_b64url(const void *p, size_t n);
+/*
+ * Part i (0 header, 1 claims, 2 signature) of a compact JWT, a new
+ * string; fails the test when the token has fewer parts.
+ */
+char	*itest_auth_jwt_part(const char *token, int i);
+/* The decoded JSON of part i of a compact JWT: a new reference. */
+json_t	*itest_auth_jwt_json(const char *token, int i);
+
 /*
  * The value of name in the stack's configuration file
  * ($WS_RUN_DIR/websands.env) as a number, or def when it is not set.
