@@ -6,7 +6,8 @@ set -eu
 PACKAGES="gcc make cmake pkg-config
 libfcgi-dev libfcgi-bin libpq-dev libjansson-dev libsodium-dev libssl-dev
 libmemcached-dev libcrypt-dev libcurl4-openssl-dev libcmocka-dev
-postgresql memcached nginx-light python3-aiosmtpd spawn-fcgi curl"
+postgresql memcached nginx-light python3-aiosmtpd spawn-fcgi curl
+oathtool wrk iproute2 procps util-linux"
 
 missing=""
 for p in $PACKAGES; do
