@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "db.h"
 #include "http.h"
 #include "password_policy.h"
 #include "ratelimit.h"
@@ -34,6 +35,11 @@ struct auth_config {
 	long	 rl_verify;
 	long	 verify_ttl_s;
 	long	 reset_ttl_s;
+	long	 rl_mfa;
+	long	 mfa_token_ttl_s;
+	long	 mfa_max_failures;
+	long	 mfa_window_s;
+	long	 mfa_lock_s;
 };
 
 extern struct auth_config	auth_cfg;
@@ -55,6 +61,16 @@ void	 auth_logout(struct req *r, struct resp *rs);
 void	 auth_password_forgot(struct req *r, struct resp *rs);
 /* POST /api/v1/auth/password/reset */
 void	 auth_password_reset(struct req *r, struct resp *rs);
+/* POST /api/v1/auth/mfa/verify */
+void	 auth_mfa_verify(struct req *r, struct resp *rs);
+/*
+ * The password of an MFA account was right: clears its failure count
+ * (storing rehash when not NULL), opens a challenge and replies
+ * {mfa_required, mfa_token}.  Returns 0 after replying, or an error
+ * for the caller to answer.
+ */
+int	 auth_mfa_challenge(struct req *r, struct resp *rs,
+	    struct db_conn *c, const char *user_id, const char *rehash);
 /* GET /.well-known/jwks.json */
 void	 auth_jwks(struct req *r, struct resp *rs);
 

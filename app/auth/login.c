@@ -47,6 +47,7 @@ struct login_user {
 	char	 role[16];
 	int	 active;
 	int	 verified;
+	int	 mfa;
 	long	 locked_s;	/* seconds of lock left; 0: not locked */
 };
 
@@ -143,7 +144,7 @@ login_find(struct db_conn *c, const char *who, struct login_user *u)
 	if ((rc = db_query(c, "SELECT id, username, email, password_hash,"
 	    " role, status = 'active', email_verified_at IS NOT NULL,"
 	    " CASE WHEN locked_until > now() THEN ceil(extract(epoch FROM"
-	    " locked_until - now()))::bigint ELSE 0 END"
+	    " locked_until - now()))::bigint ELSE 0 END, mfa_enabled"
 	    " FROM users WHERE lower(username) = lower($1)"
 	    " OR lower(email) = lower($1)", 1, &who, &res)) != 0)
 		goto out;
@@ -160,6 +161,7 @@ login_find(struct db_conn *c, const char *who, struct login_user *u)
 	u->active = strcmp(db_res_value(res, 0, 5), "t") == 0;
 	u->verified = strcmp(db_res_value(res, 0, 6), "t") == 0;
 	u->locked_s = strtol(db_res_value(res, 0, 7), NULL, 10);
+	u->mfa = strcmp(db_res_value(res, 0, 8), "t") == 0;
 out:
 	db_res_free(res);
 	return rc;
@@ -375,6 +377,13 @@ auth_login(struct req *r, struct resp *rs)
 		goto out;
 	}
 	login_rehash(password, &u, rehash);
+	if (u.mfa) {
+		/* The password step is done; the session waits for a code. */
+		if ((rc = auth_mfa_challenge(r, rs, c, u.id,
+		    rehash[0] != '\0' ? rehash : NULL)) != 0)
+			goto fail;
+		goto out;
+	}
 	if ((rc = login_succeed(r, c, &u, rehash[0] != '\0' ? rehash : NULL,
 	    attempt - 1, &g)) != 0)
 		goto fail;

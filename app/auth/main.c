@@ -63,6 +63,16 @@ static const struct config_spec	auth_specs[] = {
 	    604800, NULL, 0, "life of an email verification link" },
 	{ "RESET_TOKEN_TTL_S", CONFIG_INT, F(reset_ttl_s), "3600", 60,
 	    86400, NULL, 0, "life of a password reset link" },
+	{ "RATE_MFA", CONFIG_INT, F(rl_mfa), "10", 0, 1000000, NULL, 0,
+	    "second-step attempts per address per window" },
+	{ "MFA_TOKEN_TTL_S", CONFIG_INT, F(mfa_token_ttl_s), "300", 10,
+	    3600, NULL, 0, "life of the mfa_token of a sign-in" },
+	{ "MFA_MAX_FAILURES", CONFIG_INT, F(mfa_max_failures), "5", 1, 100,
+	    NULL, 0, "wrong codes that lock the second step" },
+	{ "MFA_FAILURE_WINDOW_S", CONFIG_INT, F(mfa_window_s), "900", 1,
+	    86400, NULL, 0, "window the wrong codes are counted in" },
+	{ "MFA_LOCK_S", CONFIG_INT, F(mfa_lock_s), "900", 1, 86400, NULL,
+	    0, "how long the second step stays locked" },
 };
 #undef F
 
@@ -72,6 +82,7 @@ static const struct route	auth_routes[] = {
 	{ "POST", "/api/v1/auth/resend-verification",
 	    auth_resend_verification },
 	{ "POST", "/api/v1/auth/login",			auth_login },
+	{ "POST", "/api/v1/auth/mfa/verify",		auth_mfa_verify },
 	{ "POST", "/api/v1/auth/refresh",		auth_refresh },
 	{ "POST", "/api/v1/auth/logout",		auth_logout },
 	{ "POST", "/api/v1/auth/password/forgot",	auth_password_forgot },
