@@ -526,9 +526,9 @@ newer(const struct timespec *t, const char *name,
 }
 
 /*
- * Looks at every mail in new/ and cur/ to the address to.  With pick
- * set, remembers the newest whose text contains needle (NULL: any);
- * returns how many are to the address.
+ * Looks at every mail in new/ and cur/ to the address to and returns
+ * how many have a text part containing needle (NULL: any).  With pick
+ * set, remembers the newest of those.
  */
 static int
 mail_scan(const char *to, const char *needle, struct mail_pick *pick)
@@ -566,14 +566,14 @@ mail_scan(const char *to, const char *needle, struct mail_pick *pick)
 			mail_addr(buf_str(&val), addr, sizeof(addr));
 			if (strcasecmp(addr, to) != 0)
 				continue;
-			count++;
-			if (pick == NULL || !newer(&st.st_mtim, de->d_name,
-			    pick))
-				continue;
 			buf_reset(&text);
 			if (needle != NULL && (mail_text(buf_str(&msg),
 			    &text) != 0 || strstr(buf_str(&text),
 			    needle) == NULL))
+				continue;
+			count++;
+			if (pick == NULL || !newer(&st.st_mtim, de->d_name,
+			    pick))
 				continue;
 			snprintf(pick->path, sizeof(pick->path), "%s", path);
 			snprintf(pick->name, sizeof(pick->name), "%s",
@@ -625,9 +625,9 @@ out:
 }
 
 int
-itest_auth_mail_count(const char *to)
+itest_auth_mail_count(const char *to, const char *needle)
 {
-	return mail_scan(to, NULL, NULL);
+	return mail_scan(to, needle, NULL);
 }
 
 int
@@ -782,13 +782,13 @@ itest_auth_logout(const char *access)
 	return status;
 }
 
-long
-itest_auth_config_long(const char *name, long def)
+const char *
+itest_auth_config(const char *name, char *out, size_t len)
 {
 	FILE		*fp;
-	char		 path[1024], line[1024], *end;
-	size_t		 nlen = strlen(name);
-	long		 v = def, n;
+	char		 path[1024], line[1024];
+	size_t		 nlen = strlen(name), n;
+	const char	*v = NULL;
 	int		 w;
 
 	w = snprintf(path, sizeof(path), "%s/websands.env",
@@ -800,13 +800,30 @@ itest_auth_config_long(const char *name, long def)
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		if (strncmp(line, name, nlen) != 0 || line[nlen] != '=')
 			continue;
-		errno = 0;
-		n = strtol(line + nlen + 1, &end, 10);
-		if (errno == 0 && end != line + nlen + 1)
-			v = n;
+		n = strcspn(line + nlen + 1, "\r\n");
+		if (n >= len)
+			fail_msg("%s is too long in %s", name, path);
+		memcpy(out, line + nlen + 1, n);
+		out[n] = '\0';
+		v = out;
 	}
 	fclose(fp);
 	return v;
+}
+
+long
+itest_auth_config_long(const char *name, long def)
+{
+	char	 v[64], *end;
+	long	 n;
+
+	if (itest_auth_config(name, v, sizeof(v)) == NULL)
+		return def;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0')
+		fail_msg("%s=%s is not a number", name, v);
+	return n;
 }
 
 struct parallel_arg {

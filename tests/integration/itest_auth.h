@@ -83,8 +83,11 @@ void	 itest_auth_register(struct itest_user *u, const char *prefix);
 int	 itest_auth_mail(const char *to, const char *needle,
 	    long timeout_ms, struct buf *text, char *subject,
 	    size_t sublen);
-/* How many mails to the address to (any case) the sink holds. */
-int	 itest_auth_mail_count(const char *to);
+/*
+ * How many mails to the address to (any case) whose decoded text
+ * contains needle (every one when NULL) the sink holds.
+ */
+int	 itest_auth_mail_count(const char *to, const char *needle);
 /*
  * Copies the token after the first "token=" in text (base64url
  * characters) into out.  Returns 0, or -1 when there is none or it
@@ -124,8 +127,11 @@ json_t	*itest_auth_jwt_json(const char *token, int i);
 
 /*
  * The value of name in the stack's configuration file
- * ($WS_RUN_DIR/websands.env) as a number, or def when it is not set.
+ * ($WS_RUN_DIR/websands.env) copied into out, or NULL when it is not
+ * set there.
  */
+const char *itest_auth_config(const char *name, char *out, size_t len);
+/* As itest_auth_config, as a number, or def when it is not set. */
 long	 itest_auth_config_long(const char *name, long def);
 /* Sleeps ms milliseconds. */
 void	 itest_auth_sleep_ms(long ms);

@@ -19,6 +19,7 @@
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -473,62 +474,121 @@ test_jwt_alg_none(void **state)
 	still_alive(&t);
 }
 
-/* HS256 and HS512 keyed with every form of the public key. */
+/* One HMAC key the attacker might try. */
+struct hkey {
+	const char	*what;
+	char		*key;
+	size_t		 len;
+};
+
+/* Adds a copy of p[0..n) to the keys. */
+static void
+hkey_add(struct hkey *k, size_t *nk, const char *what, const void *p,
+    size_t n)
+{
+	k[*nk].what = what;
+	assert_non_null(k[*nk].key = malloc(n + 1));
+	memcpy(k[*nk].key, p, n);
+	k[*nk].len = n;
+	(*nk)++;
+}
+
+/* Adds the public half of key, encoded as format/structure. */
+static void
+hkey_add_public(struct hkey *k, size_t *nk, const char *what,
+    EVP_PKEY *key, const char *format, const char *structure)
+{
+	unsigned char	*d;
+	size_t		 n;
+
+	d = encode_public(key, format, structure, &n);
+	hkey_add(k, nk, what, d, n);
+	OPENSSL_free(d);
+}
+
+/* The public key of a JWKS entry, built from its n and e. */
+static EVP_PKEY *
+key_from_jwk(const json_t *jwk)
+{
+	static const char	*names[2] = { OSSL_PKEY_PARAM_RSA_N,
+				    OSSL_PKEY_PARAM_RSA_E };
+	OSSL_PARAM_BLD		*bld;
+	OSSL_PARAM		*params;
+	EVP_PKEY_CTX		*ctx;
+	EVP_PKEY		*k = NULL;
+	BIGNUM			*bn[2];
+	unsigned char		*raw;
+	const char		*v;
+	size_t			 len;
+	int			 i;
+
+	assert_non_null(bld = OSSL_PARAM_BLD_new());
+	for (i = 0; i < 2; i++) {
+		v = json_string_value(json_object_get(jwk, i ? "e" : "n"));
+		assert_non_null(v);
+		assert_int_equal(b64url_decode_alloc(v, strlen(v), &raw,
+		    &len), 0);
+		assert_non_null(bn[i] = BN_bin2bn(raw, (int)len, NULL));
+		free(raw);
+		assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]),
+		    1);
+	}
+	assert_non_null(params = OSSL_PARAM_BLD_to_param(bld));
+	assert_non_null(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL));
+	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY,
+	    params), 1);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn[0]);
+	BN_free(bn[1]);
+	return k;
+}
+
+/*
+ * HS256 and HS512 keyed with every form of the public key, taken from
+ * the JWKS and from the private PEM, under the real kid or none.
+ */
 static void
 test_jwt_hmac_public_key(void **state)
 {
 	struct itest_tokens	 t;
-	struct {
-		const char	*what;
-		unsigned char	*key;
-		size_t		 len;
-	} k[8];
-	const char		*jwks_n;
-	char			 header[256], what[128], *claims, *tok;
+	struct hkey		 k[10];
+	EVP_PKEY		*pub;
+	const char		*n;
+	char			 header[256], what[160], *claims, *text;
 	unsigned char		*raw;
-	size_t			 nk = 0, i, n;
+	size_t			 nk = 0, i, len;
 	int			 alg, with_kid;
 
 	(void)state;
 	session(&t);
 	claims = claims_with(t.access, NULL);
-	k[nk].what = "SPKI PEM";
-	k[nk].key = encode_public(g.real, "PEM", "SubjectPublicKeyInfo",
-	    &k[nk].len);
-	nk++;
-	/* The PEM text without its last newline. */
-	k[nk].what = "SPKI PEM, no final newline";
-	k[nk].len = k[0].len - 1;
-	k[nk].key = malloc(k[nk].len);
-	assert_non_null(k[nk].key);
-	memcpy(k[nk].key, k[0].key, k[nk].len);
-	nk++;
-	k[nk].what = "PKCS#1 PEM";
-	k[nk].key = encode_public(g.real, "PEM", "type-specific",
-	    &k[nk].len);
-	nk++;
-	k[nk].what = "SPKI DER";
-	k[nk].key = encode_public(g.real, "DER", "SubjectPublicKeyInfo",
-	    &k[nk].len);
-	nk++;
-	/* The key as the JWKS publishes it: its modulus, its JWK text. */
-	jwks_n = json_string_value(json_object_get(g.jwk, "n"));
-	assert_int_equal(b64url_decode_alloc(jwks_n, strlen(jwks_n), &raw,
-	    &n), 0);
-	k[nk].what = "JWKS modulus";
-	k[nk].key = raw;
-	k[nk].len = n;
-	nk++;
-	k[nk].what = "JWKS n text";
-	k[nk].key = (unsigned char *)strdup(jwks_n);
-	assert_non_null(k[nk].key);
-	k[nk].len = strlen(jwks_n);
-	nk++;
-	k[nk].what = "JWK JSON";
-	k[nk].key = (unsigned char *)json_dumps(g.jwk, JSON_COMPACT);
-	assert_non_null(k[nk].key);
-	k[nk].len = strlen((char *)k[nk].key);
-	nk++;
+	pub = key_from_jwk(g.jwk);
+	hkey_add_public(k, &nk, "JWKS key, SPKI PEM", pub, "PEM",
+	    "SubjectPublicKeyInfo");
+	hkey_add_public(k, &nk, "private PEM's key, SPKI PEM", g.real, "PEM",
+	    "SubjectPublicKeyInfo");
+	/* Both sources give the same text, as they must. */
+	assert_int_equal(k[0].len, k[1].len);
+	assert_memory_equal(k[0].key, k[1].key, k[0].len);
+	hkey_add(k, &nk, "SPKI PEM without its last newline", k[0].key,
+	    k[0].len - 1);
+	hkey_add_public(k, &nk, "JWKS key, PKCS#1 PEM", pub, "PEM",
+	    "type-specific");
+	hkey_add_public(k, &nk, "JWKS key, SPKI DER", pub, "DER",
+	    "SubjectPublicKeyInfo");
+	hkey_add_public(k, &nk, "JWKS key, PKCS#1 DER", pub, "DER",
+	    "type-specific");
+	n = json_string_value(json_object_get(g.jwk, "n"));
+	assert_int_equal(b64url_decode_alloc(n, strlen(n), &raw, &len), 0);
+	hkey_add(k, &nk, "JWKS modulus bytes", raw, len);
+	free(raw);
+	hkey_add(k, &nk, "JWKS n text", n, strlen(n));
+	assert_non_null(text = json_dumps(g.jwk, JSON_COMPACT));
+	hkey_add(k, &nk, "JWK JSON", text, strlen(text));
+	free(text);
 
 	for (i = 0; i < nk; i++) {
 		for (alg = 0; alg < 2; alg++) {
@@ -542,18 +602,15 @@ test_jwt_hmac_public_key(void **state)
 				snprintf(what, sizeof(what), "%s keyed with "
 				    "the %s%s", alg ? "HS512" : "HS256",
 				    k[i].what, with_kid ? ", real kid" : "");
-				tok = forge(header, claims, alg ? SIG_HS512 :
-				    SIG_HS256, NULL, k[i].key, k[i].len);
-				refused_free(tok, what);
+				refused_free(forge(header, claims, alg ?
+				    SIG_HS512 : SIG_HS256, NULL, k[i].key,
+				    k[i].len), what);
 			}
 		}
 	}
-	for (i = 0; i < nk; i++) {
-		if (i < 4)
-			OPENSSL_free(k[i].key);
-		else
-			free(k[i].key);
-	}
+	for (i = 0; i < nk; i++)
+		free(k[i].key);
+	EVP_PKEY_free(pub);
 	free(claims);
 	still_alive(&t);
 }
