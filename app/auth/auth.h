@@ -40,6 +40,7 @@ struct auth_config {
 	long	 mfa_max_failures;
 	long	 mfa_window_s;
 	long	 mfa_lock_s;
+	int	 cookie_mode;
 };
 
 extern struct auth_config	auth_cfg;
@@ -88,6 +89,21 @@ void	 auth_internal(struct req *r, struct resp *rs);
 int	 auth_reply_tokens(struct req *r, struct resp *rs, int status,
 	    const char *user_id, const char *session_id, const char *role,
 	    const char *username, const char *refresh_token);
+/*
+ * Cookie mode (cookie.c).  auth_csrf_token writes the CSRF token bound
+ * to refresh_token; auth_cookie_set adds the refresh-token and CSRF
+ * cookies to rs; auth_cookie_clear expires both.  Each returns 0 or an
+ * error.  auth_cookie_refresh_or_reply copies the refresh token of the
+ * request's cookie into rt after checking Origin and X-CSRF-Token, or
+ * replies 401/403 and returns non-zero.
+ */
+int	 auth_csrf_token(const char *refresh_token, char *out,
+	    size_t outlen);
+int	 auth_cookie_set(struct resp *rs, const char *refresh_token);
+int	 auth_cookie_clear(struct resp *rs);
+int	 auth_cookie_refresh_or_reply(struct req *r, struct resp *rs,
+	    char *rt, size_t rtlen);
+
 /*
  * Mail values {username, link_path}, link_path being path followed by
  * token (may be NULL); a new reference.

@@ -51,12 +51,33 @@ auth_reply_tokens(struct req *r, struct resp *rs, int status,
 		auth_internal(r, rs);
 		goto out;
 	}
-	body = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s}",
-	    "access_token", access, "refresh_token", refresh_token,
-	    "token_type", "Bearer", "expires_in",
+	body = json_pack("{s:s,s:s,s:I,s:s,s:s}",
+	    "access_token", access, "token_type", "Bearer", "expires_in",
 	    (json_int_t)authn_cfg.access_ttl_s, "user_id", user_id,
 	    "username", username);
-	if (body == NULL || (rc = resp_json(rs, status, body)) != 0) {
+	if (body == NULL) {
+		rc = WS_ERR_NOMEM;
+		auth_internal(r, rs);
+		goto out;
+	}
+	/* In cookie mode the refresh token never appears in the body. */
+	if (auth_cfg.cookie_mode) {
+		char	 csrf[64];
+
+		if ((rc = auth_cookie_set(rs, refresh_token)) != 0 ||
+		    (rc = auth_csrf_token(refresh_token, csrf,
+		    sizeof(csrf))) != 0 ||
+		    (rc = json_object_set_new(body, "csrf_token",
+		    json_string(csrf))) != 0) {
+			auth_internal(r, rs);
+			goto out;
+		}
+	} else if ((rc = json_object_set_new(body, "refresh_token",
+	    json_string(refresh_token))) != 0) {
+		auth_internal(r, rs);
+		goto out;
+	}
+	if ((rc = resp_json(rs, status, body)) != 0) {
 		rc = WS_ERR_NOMEM;
 		auth_internal(r, rs);
 	}

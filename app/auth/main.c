@@ -63,6 +63,8 @@ static const struct config_spec	auth_specs[] = {
 	    604800, NULL, 0, "life of an email verification link" },
 	{ "RESET_TOKEN_TTL_S", CONFIG_INT, F(reset_ttl_s), "3600", 60,
 	    86400, NULL, 0, "life of a password reset link" },
+	{ "AUTH_COOKIE_MODE", CONFIG_BOOL, F(cookie_mode), "false", 0, 0,
+	    NULL, 0, "refresh token in an HttpOnly cookie, with CSRF checks" },
 	{ "RATE_MFA", CONFIG_INT, F(rl_mfa), "10", 0, 1000000, NULL, 0,
 	    "second-step attempts per address per window" },
 	{ "MFA_TOKEN_TTL_S", CONFIG_INT, F(mfa_token_ttl_s), "300", 10,

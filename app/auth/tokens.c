@@ -16,8 +16,8 @@
 #include "validate.h"
 
 static const struct field_rule	refresh_rules[] = {
-	{ .name = "refresh_token", .type = FIELD_STRING, .required = 1,
-	    .min_len = 1, .max_len = 128 },
+	{ .name = "refresh_token", .type = FIELD_STRING, .min_len = 1,
+	    .max_len = 128 },
 };
 
 static const struct field_rule	logout_rules[] = {
@@ -38,17 +38,36 @@ auth_refresh(struct req *r, struct resp *rs)
 	struct session_grant	 g;
 	struct db_conn		*c = NULL;
 	json_t			*body = NULL;
+	const char		*rt;
+	char			 cookie[128];
 	int			 rc;
 
 	memset(&g, 0, sizeof(g));
+	cookie[0] = '\0';
 	if (auth_limit_or_reply(r, rs, "refresh", auth_cfg.rl_refresh) ||
 	    req_json_or_reply(r, rs, &body) ||
-	    validate_or_reply(r, rs, body, refresh_rules, 1) ||
-	    (c = app_db_or_reply(r, rs)) == NULL)
+	    validate_or_reply(r, rs, body, refresh_rules, 1))
+		goto out;
+	/*
+	 * A token in the body is the bearer client's; without one, cookie
+	 * mode takes it from the cookie, after the CSRF checks.
+	 */
+	if ((rt = json_string_value(json_object_get(body,
+	    "refresh_token"))) == NULL) {
+		if (!auth_cfg.cookie_mode) {
+			resp_problem(rs, r, 400, "VALIDATION_FAILED",
+			    "refresh_token is required.", NULL);
+			goto out;
+		}
+		if (auth_cookie_refresh_or_reply(r, rs, cookie,
+		    sizeof(cookie)) != 0)
+			goto out;
+		rt = cookie;
+	}
+	if ((c = app_db_or_reply(r, rs)) == NULL)
 		goto out;
 	authn_session_opts(&so);
-	rc = session_refresh(c, ws_app.cache, &so,
-	    json_string_value(json_object_get(body, "refresh_token")), &g);
+	rc = session_refresh(c, ws_app.cache, &so, rt, &g);
 	switch (rc) {
 	case 0:
 		auth_reply_tokens(r, rs, 200, g.user_id, g.session_id,
@@ -78,6 +97,7 @@ auth_refresh(struct req *r, struct resp *rs)
 out:
 	db_pool_release(c);
 	sodium_memzero(&g, sizeof(g));
+	sodium_memzero(cookie, sizeof(cookie));
 	json_decref(body);
 }
 
@@ -120,6 +140,8 @@ auth_logout(struct req *r, struct resp *rs)
 		goto fail;
 	resp_header(rs, "Clear-Site-Data", "\"cache\", \"cookies\", "
 	    "\"storage\"");
+	if (auth_cfg.cookie_mode)
+		auth_cookie_clear(rs);
 	rs->status = 204;
 	goto out;
 fail:
