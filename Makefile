@@ -9,6 +9,9 @@ ASAN_BUILD ?= build-asan
 RUN_DIR    ?= .run
 JOBS       ?= $(shell nproc)
 HARNESS    := tests/harness
+# The build's own make runs below this one; its directory chatter
+# would bury what `make run` prints.
+MAKEFLAGS  += --no-print-directory
 
 .PHONY: all deps build build-asan test test-plain test-asan run stop \
 	bench clean

@@ -218,7 +218,13 @@ resp_json(struct resp *rs, int status, const json_t *body)
 
 	if (body == NULL)
 		return WS_ERR_INVALID;
-	if ((s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+	/*
+	 * Six significant digits are plenty for the few reals we send
+	 * (latencies) and keep binary noise such as 0.372188000000002
+	 * out of replies.
+	 */
+	if ((s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(6))) == NULL)
 		return WS_ERR_NOMEM;
 	rc = resp_set(rs, status, "application/json", s, strlen(s));
 	free(s);
