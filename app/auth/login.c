@@ -252,25 +252,41 @@ login_unreserve(struct db_conn *c, const struct login_user *u)
 
 /*
  * The password was right: clear the counter, record the sign-in,
- * open a session.  failures is how many failed attempts came before.
+ * open a session, and mail the owner when wrong passwords came before.
  */
 static int
 login_succeed(struct req *r, struct db_conn *c,
-    const struct login_user *u, const char *rehash, long failures,
+    const struct login_user *u, const char *rehash,
     struct session_grant *g)
 {
 	struct audit_event	 ev = { .type = "login_succeeded",
 				    .user_id = u->id, .actor_id = u->id };
 	struct session_opts	 so;
 	const char		*params[2] = { u->id, rehash };
+	struct db_res		*res = NULL;
 	json_t			*vars = NULL;
-	char			 n[32];
+	char			 window[32];
+	const char		*n;
 	int			 rc;
 
 	authn_session_opts(&so);
+	snprintf(window, sizeof(window), "%ld", auth_cfg.lockout_window_s);
 	audit_from_request(&ev, r);
 	if ((rc = db_begin(c)) != 0)
 		return rc;
+	/*
+	 * The wrong passwords since the last sign-in, counted from the
+	 * audit log: the reserved attempt number also counts correct
+	 * logins still in flight, which are no reason to alarm anyone.
+	 */
+	params[1] = window;
+	if ((rc = db_query(c, "SELECT count(*) FROM auth_events"
+	    " WHERE user_id = $1::uuid AND event_type = 'login_failed'"
+	    " AND occurred_at > greatest(now() - make_interval(secs =>"
+	    " $2::int), (SELECT coalesce(last_login_at, '-infinity')"
+	    " FROM users WHERE id = $1::uuid))", 2, params, &res)) != 0)
+		goto out;
+	params[1] = rehash;
 	if ((rc = db_query(c, "UPDATE users SET failed_login_count = 0,"
 	    " failed_login_first_at = NULL, locked_until = NULL,"
 	    " last_login_at = now(),"
@@ -279,8 +295,8 @@ login_succeed(struct req *r, struct db_conn *c,
 	    (rc = session_create(c, &so, u->id, r->remote_addr,
 	    req_header(r, "User-Agent"), g)) != 0)
 		goto out;
-	if (failures > 0) {
-		snprintf(n, sizeof(n), "%ld", failures);
+	n = db_res_value(res, 0, 0);
+	if (strcmp(n, "0") != 0) {
 		vars = json_pack("{s:s,s:s,s:s,s:s}", "username",
 		    u->username, "ip", r->remote_addr != NULL ?
 		    r->remote_addr : "", "failed_attempts", n,
@@ -294,6 +310,7 @@ login_succeed(struct req *r, struct db_conn *c,
 out:
 	if (rc != 0)
 		db_rollback(c);
+	db_res_free(res);
 	json_decref(vars);
 	return rc;
 }
@@ -385,7 +402,7 @@ auth_login(struct req *r, struct resp *rs)
 		goto out;
 	}
 	if ((rc = login_succeed(r, c, &u, rehash[0] != '\0' ? rehash : NULL,
-	    attempt - 1, &g)) != 0)
+	    &g)) != 0)
 		goto fail;
 	auth_reply_tokens(r, rs, 200, u.id, g.session_id, g.role,
 	    u.username, g.refresh_token);
