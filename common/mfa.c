@@ -110,7 +110,7 @@ mfa_fail(struct db_conn *c, const struct mfa_opts *o, const char *user_id,
 {
 	struct db_res	*res = NULL;
 	char		 window[32], lock[32];
-	const char	*params[3] = { user_id, window, lock };
+	const char	*params[2] = { user_id, window };
 	int		 rc;
 
 	*locked_s = 0;
@@ -132,10 +132,12 @@ mfa_fail(struct db_conn *c, const struct mfa_opts *o, const char *user_id,
 	}
 	if (strtol(db_res_value(res, 0, 0), NULL, 10) < o->max_failures)
 		goto out;
+	/* Every parameter sent must appear, or its type is unknown. */
+	params[1] = lock;
 	if ((rc = db_query(c, "UPDATE users SET mfa_locked_until = now() +"
-	    " make_interval(secs => $3::int), mfa_failed_count = 0,"
+	    " make_interval(secs => $2::int), mfa_failed_count = 0,"
 	    " mfa_failed_first_at = NULL WHERE id = $1::uuid",
-	    3, params, NULL)) != 0)
+	    2, params, NULL)) != 0)
 		goto out;
 	*locked_s = o->lock_s;
 	log_event(LOG_WARN, "mfa_locked", "user", user_id, NULL);

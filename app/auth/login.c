@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "account.h"
 #include "app.h"
 #include "audit.h"
 #include "auth.h"
@@ -305,8 +306,9 @@ login_succeed(struct req *r, struct db_conn *c,
 		    "new_signin_after_failures", NULL, vars)) != 0)
 			goto out;
 	}
-	if ((rc = audit_record(c, &ev)) == 0)
-		rc = db_commit(c);
+	if ((rc = audit_record(c, &ev)) == 0 && (rc = db_commit(c)) == 0)
+		/* last_login_at is part of the cached profile. */
+		account_forget(ws_app.cache, u->id);
 out:
 	if (rc != 0)
 		db_rollback(c);

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "account.h"
 #include "app.h"
 #include "audit.h"
 #include "auth.h"
@@ -79,8 +80,9 @@ auth_mfa_challenge(struct req *r, struct resp *rs, struct db_conn *c,
 	    " WHERE id = $1::uuid", 2, params, NULL)) != 0 ||
 	    (rc = db_query(c, "INSERT INTO mfa_challenges (user_id,"
 	    " expires_at) VALUES ($1::uuid,"
-	    " now() + make_interval(secs => $3::int)) RETURNING id",
-	    3, params, &res)) != 0 || (rc = db_commit(c)) != 0)
+	    " now() + make_interval(secs => $2::int)) RETURNING id",
+	    2, (const char *[]){ user_id, ttl }, &res)) != 0 ||
+	    (rc = db_commit(c)) != 0)
 		goto out;
 	if ((rc = mfa_sign(user_id, db_res_value(res, 0, 0), &token)) != 0)
 		goto out;
@@ -183,6 +185,7 @@ mfa_run(struct req *r, struct db_conn *c, const char *user_id,
 	struct session_opts	 so;
 	struct db_res		*res = NULL;
 	const char		*params[2] = { chal, user_id };
+	int			 opened = 0;
 	char			 username[64], role[16];
 	int			 rc, ok = 0;
 
@@ -230,11 +233,15 @@ mfa_run(struct req *r, struct db_conn *c, const char *user_id,
 	    req_header(r, "User-Agent"), g)) != 0 ||
 	    (rc = audit_record(c, &ev)) != 0 || (rc = db_commit(c)) != 0)
 		goto out;
+	opened = 1;
 	*status = 200;
 out:
 	if (rc != 0 || *status == 401 || *status == 429)
 		db_rollback(c);
 	db_res_free(res);
+	/* last_login_at is part of the cached profile. */
+	if (opened)
+		account_forget(ws_app.cache, user_id);
 	return rc == WS_ERR_NOTFOUND || rc == WS_ERR_INVALID ? 0 : rc;
 }
 
