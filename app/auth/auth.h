@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "lockout.h"
 #include "password_policy.h"
 #include "ratelimit.h"
 
@@ -81,6 +82,8 @@ void	 auth_jwks(struct req *r, struct resp *rs);
  */
 int	 auth_limit_or_reply(struct req *r, struct resp *rs,
 	    const char *cls, long limit);
+/* The lockout settings of the configuration. */
+void	 auth_lockout_opts(struct lockout_opts *o);
 /* Replies 503 with Retry-After for an unavailable dependency. */
 void	 auth_unavailable(struct req *r, struct resp *rs);
 /* Replies 500 for a server fault (already logged by its source). */

@@ -1,13 +1,11 @@
 /*
  * POST /api/v1/auth/login, with the lockout of design.md 7.
  *
- * The failure counter lives in the users row and is reserved before
- * the password is checked: one UPDATE takes the next attempt number
- * under the row lock, so thirty parallel wrong passwords are numbered
- * one after the other and only the first LOCKOUT_THRESHOLD are ever
- * checked.  Keeping it in PostgreSQL rather than memcached is what
- * makes the lockout hold while memcached is down; memcached carries
- * the per-address block and the rate limits, which may fail open.
+ * The failure count is the shared lockout of lockout.h, kept in
+ * PostgreSQL so it holds while memcached is down and reserved before
+ * the password is checked, so thirty parallel wrong passwords never
+ * get more than LOCKOUT_THRESHOLD checks.  memcached carries the
+ * per-address block and the rate limits, which may fail open.
  *
  * An unknown user costs a hash of the same kind and gets the same 401
  * as a wrong password, so neither the answer nor its time says
@@ -25,6 +23,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "error.h"
+#include "lockout.h"
 #include "log.h"
 #include "outbox.h"
 #include "password.h"
@@ -168,68 +167,22 @@ out:
 	return rc;
 }
 
-/*
- * Takes the next attempt number of u in *attempt.  WS_ERR_CONFLICT
- * when the account is locked (another attempt locked it meanwhile),
- * with the seconds left in u->locked_s.
- */
-static int
-login_reserve(struct db_conn *c, struct login_user *u, long *attempt)
-{
-	struct db_res	*res = NULL;
-	char		 window[32];
-	const char	*params[2] = { u->id, window };
-	int		 rc;
-
-	snprintf(window, sizeof(window), "%ld", auth_cfg.lockout_window_s);
-	/*
-	 * A run of failures starts again when its window has passed or
-	 * when a lock it caused has run out (the WHERE clause admits an
-	 * expired lock only).
-	 */
-	if ((rc = db_query(c, "UPDATE users SET failed_login_count ="
-	    " CASE WHEN failed_login_first_at IS NULL OR"
-	    " failed_login_first_at < now() - make_interval(secs =>"
-	    " $2::int) OR locked_until IS NOT NULL THEN 1"
-	    " ELSE failed_login_count + 1 END,"
-	    " failed_login_first_at = CASE WHEN failed_login_first_at IS"
-	    " NULL OR failed_login_first_at < now() - make_interval(secs =>"
-	    " $2::int) OR locked_until IS NOT NULL THEN now()"
-	    " ELSE failed_login_first_at END, locked_until = NULL"
-	    " WHERE id = $1::uuid AND (locked_until IS NULL OR"
-	    " locked_until <= now()) RETURNING failed_login_count",
-	    2, params, &res)) != 0)
-		goto out;
-	if (db_res_nrows(res) != 1) {
-		u->locked_s = auth_cfg.lockout_duration_s;
-		rc = WS_ERR_CONFLICT;
-		goto out;
-	}
-	*attempt = strtol(db_res_value(res, 0, 0), NULL, 10);
-out:
-	db_res_free(res);
-	return rc;
-}
-
 /* Locks u, records it and mails the owner, in one transaction. */
 static void
 login_lock(struct req *r, struct db_conn *c, const struct login_user *u)
 {
 	struct audit_event	 ev = { .type = "account_locked",
 				    .user_id = u->id };
-	char			 dur[32];
-	const char		*params[2] = { u->id, dur };
+	struct lockout_opts	 lo;
 	json_t			*vars = NULL;
 	int			 rc;
 
-	snprintf(dur, sizeof(dur), "%ld", auth_cfg.lockout_duration_s);
+	auth_lockout_opts(&lo);
 	audit_from_request(&ev, r);
 	vars = auth_mail_vars(u->username, "/password/forgot", NULL);
 	if ((rc = db_begin(c)) != 0)
 		goto out;
-	if ((rc = db_query(c, "UPDATE users SET locked_until = now() +"
-	    " make_interval(secs => $2::int) WHERE id = $1::uuid",
-	    2, params, NULL)) != 0 ||
+	if ((rc = lockout_lock(c, &lo, u->id)) != 0 ||
 	    (vars != NULL && (rc = outbox_queue(c, u->id, u->email,
 	    "account_locked", NULL, vars)) != 0) ||
 	    (rc = audit_record(c, &ev)) != 0 || (rc = db_commit(c)) != 0)
@@ -238,17 +191,6 @@ out:
 	if (rc != 0)
 		log_event(LOG_ERROR, "lock_failed", "user", u->id, NULL);
 	json_decref(vars);
-}
-
-/* Gives back a reserved attempt that never checked a password. */
-static void
-login_unreserve(struct db_conn *c, const struct login_user *u)
-{
-	const char	*params[1] = { u->id };
-
-	db_query(c, "UPDATE users SET failed_login_count ="
-	    " greatest(failed_login_count - 1, 0) WHERE id = $1::uuid",
-	    1, params, NULL);
 }
 
 /*
@@ -333,6 +275,7 @@ auth_login(struct req *r, struct resp *rs)
 {
 	struct db_conn		*c = NULL;
 	struct login_user	 u;
+	struct lockout_opts	 lo;
 	struct session_grant	 g;
 	json_t			*body = NULL;
 	const char		*who, *password;
@@ -362,18 +305,17 @@ auth_login(struct req *r, struct resp *rs)
 	}
 	if (rc != 0)
 		goto fail;
-	if (u.locked_s > 0 ||
-	    (rc = login_reserve(c, &u, &attempt)) == WS_ERR_CONFLICT ||
-	    (rc == 0 && attempt > auth_cfg.lockout_threshold)) {
+	auth_lockout_opts(&lo);
+	if (u.locked_s > 0 || (rc = lockout_reserve(c, &lo, u.id, &attempt,
+	    &u.locked_s)) == WS_ERR_CONFLICT) {
 		login_event(r, c, "login_refused_locked", u.id, NULL);
-		login_locked(r, rs, u.locked_s > 0 ? u.locked_s :
-		    auth_cfg.lockout_duration_s);
+		login_locked(r, rs, u.locked_s);
 		goto out;
 	}
 	if (rc != 0)
 		goto fail;
 	if ((rc = password_verify(password, u.hash, &ok)) != 0) {
-		login_unreserve(c, &u);
+		lockout_release(c, u.id);
 		goto fail;
 	}
 	if (!ok) {
@@ -386,7 +328,7 @@ auth_login(struct req *r, struct resp *rs)
 	}
 	/* Only a caller who knows the password learns the state. */
 	if (!u.active || !u.verified) {
-		login_unreserve(c, &u);
+		lockout_release(c, u.id);
 		login_event(r, c, "login_refused", u.id, !u.active ?
 		    "suspended" : "email_not_verified");
 		resp_problem(rs, r, 403, !u.active ? "ACCOUNT_SUSPENDED" :

@@ -12,6 +12,7 @@
 #include "account.h"
 #include "app.h"
 #include "error.h"
+#include "lockout.h"
 #include "log.h"
 #include "outbox.h"
 #include "password.h"
@@ -152,6 +153,14 @@ users_locked(struct req *r, struct resp *rs, long seconds)
 	    "again later or reset the password.", NULL);
 }
 
+static void
+users_lockout_opts(struct lockout_opts *o)
+{
+	o->threshold = users_cfg.lockout_threshold;
+	o->window_s = users_cfg.lockout_window_s;
+	o->duration_s = users_cfg.lockout_duration_s;
+}
+
 /*
  * Reads the hash and the lock of a, then takes the next attempt number
  * in *attempt as login.c does: one UPDATE under the row lock, so
@@ -162,10 +171,10 @@ static int
 users_reserve(struct db_conn *c, const struct users_account *a,
     char hash[PASSWORD_HASH_MAX], long *attempt, long *locked)
 {
-	struct db_res	*res = NULL;
-	char		 window[32];
-	const char	*params[2] = { a->id, window };
-	int		 rc;
+	struct lockout_opts	 lo;
+	struct db_res		*res = NULL;
+	const char		*params[1] = { a->id };
+	int			 rc;
 
 	*attempt = 0;
 	*locked = 0;
@@ -183,37 +192,8 @@ users_reserve(struct db_conn *c, const struct users_account *a,
 		rc = WS_ERR_CONFLICT;
 		goto out;
 	}
-	db_res_free(res);
-	res = NULL;
-	snprintf(window, sizeof(window), "%ld", users_cfg.lockout_window_s);
-	/*
-	 * A run of failures starts again when its window has passed or
-	 * when a lock it caused has run out (the WHERE clause admits an
-	 * expired lock only), exactly as at sign-in.
-	 */
-	if ((rc = db_query(c, "UPDATE users SET failed_login_count ="
-	    " CASE WHEN failed_login_first_at IS NULL OR"
-	    " failed_login_first_at < now() - make_interval(secs =>"
-	    " $2::int) OR locked_until IS NOT NULL THEN 1"
-	    " ELSE failed_login_count + 1 END,"
-	    " failed_login_first_at = CASE WHEN failed_login_first_at IS"
-	    " NULL OR failed_login_first_at < now() - make_interval(secs =>"
-	    " $2::int) OR locked_until IS NOT NULL THEN now()"
-	    " ELSE failed_login_first_at END, locked_until = NULL"
-	    " WHERE id = $1::uuid AND (locked_until IS NULL OR"
-	    " locked_until <= now()) RETURNING failed_login_count",
-	    2, params, &res)) != 0)
-		goto out;
-	if (db_res_nrows(res) != 1) {
-		*locked = users_cfg.lockout_duration_s;
-		rc = WS_ERR_CONFLICT;
-		goto out;
-	}
-	*attempt = strtol(db_res_value(res, 0, 0), NULL, 10);
-	if (*attempt > users_cfg.lockout_threshold) {
-		*locked = users_cfg.lockout_duration_s;
-		rc = WS_ERR_CONFLICT;
-	}
+	users_lockout_opts(&lo);
+	rc = lockout_reserve(c, &lo, a->id, attempt, locked);
 out:
 	db_res_free(res);
 	return rc;
@@ -224,18 +204,15 @@ static void
 users_lock(struct req *r, struct db_conn *c, const struct users_account *a)
 {
 	struct audit_event	 ev;
-	char			 dur[32];
-	const char		*params[2] = { a->id, dur };
+	struct lockout_opts	 lo;
 	int			 rc;
 
-	snprintf(dur, sizeof(dur), "%ld", users_cfg.lockout_duration_s);
+	users_lockout_opts(&lo);
 	users_event(&ev, r, "account_locked", a->id);
 	ev.actor_id = NULL;
 	if ((rc = db_begin(c)) != 0)
 		goto out;
-	if ((rc = db_query(c, "UPDATE users SET locked_until = now() +"
-	    " make_interval(secs => $2::int) WHERE id = $1::uuid",
-	    2, params, NULL)) != 0 ||
+	if ((rc = lockout_lock(c, &lo, a->id)) != 0 ||
 	    (rc = users_notify(c, a, "account_locked", NULL, NULL)) != 0 ||
 	    (rc = audit_record(c, &ev)) != 0 || (rc = db_commit(c)) != 0)
 		db_rollback(c);
@@ -266,9 +243,7 @@ users_password_or_reply(struct req *r, struct resp *rs, struct db_conn *c,
 	}
 	if ((rc = password_verify(password, hash, &ok)) != 0) {
 		/* No password was checked: give the attempt back. */
-		db_query(c, "UPDATE users SET failed_login_count ="
-		    " greatest(failed_login_count - 1, 0)"
-		    " WHERE id = $1::uuid", 1, params, NULL);
+		lockout_release(c, a->id);
 		users_fail(r, rs, rc);
 		goto out;
 	}
