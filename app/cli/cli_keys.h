@@ -20,4 +20,11 @@
  */
 int	 cli_keys(int argc, char **argv);
 
+/*
+ * `websands keys rotate-data [--config FILE]`: adds a data key to
+ * DATA_KEYS_FILE and re-encrypts every value an older one sealed.
+ * Returns an exit status (CLI_OK, CLI_FAIL, CLI_USAGE).
+ */
+int	 cli_keys_rotate_data(int argc, char **argv);
+
 #endif

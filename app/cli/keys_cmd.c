@@ -184,6 +184,9 @@ cli_keys(int argc, char **argv)
 	int			 rc;
 
 	memset(&cfg, 0, sizeof(cfg));
+	/* The data keys are another file with another life cycle. */
+	if (argc > 1 && strcmp(argv[1], "rotate-data") == 0)
+		return cli_keys_rotate_data(argc - 1, argv + 1);
 	if ((rc = keys_parse(argc, argv, &a)) != 0)
 		return rc < 0 ? CLI_OK : rc;
 	if (config_load(authn_config_specs, authn_config_nspecs, &cfg,
