@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_admin.h"
 #include "cli_keys.h"
 #include "config.h"
 #include "log.h"
@@ -25,6 +26,19 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "keys", cli_keys,
 	  "generate|rotate|list [--alg ALG] [--grace S] [--config FILE]",
 	  "create, rotate or list the token-signing keys of KEYS_DIR" },
+	{ "user", cmd_user,
+	  "create [--admin] --username NAME --email ADDRESS | list "
+	  "[--role user|admin] [--status active|suspended] [--limit N] "
+	  "[--config FILE]",
+	  "create an account (password from a prompt or stdin), or list" },
+	{ "audit", cmd_audit, "verify [--config FILE]",
+	  "check the audit log's hash chain; exit 1 naming a broken row" },
+	{ "purge", cmd_purge, "[--config FILE]",
+	  "remove expired tokens, ended sessions, old mail, old events" },
+	{ "outbox", cmd_outbox,
+	  "list [--status pending|failed|sent|unsent|all] [--limit N] | "
+	  "retry [ID] [--config FILE]",
+	  "show the mail outbox, or queue failed mail again" },
 	{ "help", cmd_help, "[COMMAND]",
 	  "describe the commands, or one of them" },
 };
