@@ -1,8 +1,9 @@
 /*
  * Deleting an account.  The audit log is append-only and chained by
- * hash, so the account's events stay, but the chain covers only the
- * digest of the user's id: clearing the id itself keeps the chain
- * verifiable while nothing in the database identifies the person.
+ * hash, so the account's events stay, but the chain covers only
+ * digests of the user's id, address and user agent: clearing the
+ * values keeps the chain verifiable while nothing in the database
+ * identifies the person.
  */
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +60,14 @@ account_delete(struct db_conn *c, struct cache *cache, const char *user_id,
 	    (rc = db_query(c, "DELETE FROM users WHERE id = $1::uuid",
 	    1, params, NULL)) != 0)
 		goto out;
+	/*
+	 * The events about the account lose its id and where it signed
+	 * in from; an admin's own actions on it keep the admin's address.
+	 */
 	rc = db_query(c, "UPDATE auth_events SET"
+	    " ip = CASE WHEN user_id = $1::uuid THEN NULL ELSE ip END,"
+	    " user_agent = CASE WHEN user_id = $1::uuid THEN NULL"
+	    " ELSE user_agent END,"
 	    " user_id = CASE WHEN user_id = $1::uuid THEN NULL"
 	    " ELSE user_id END,"
 	    " actor_id = CASE WHEN actor_id = $1::uuid THEN NULL"

@@ -20,14 +20,15 @@ static const char	audit_insert_sql[] =
     " row AS (SELECT nextval('auth_events_id_seq') AS id,"
     " clock_timestamp() AS at)"
     " INSERT INTO auth_events (id, occurred_at, user_id, actor_id,"
-    " user_ref, actor_ref, event_type, ip, user_agent, details,"
-    " prev_hash, row_hash)"
+    " user_ref, actor_ref, client_ref, event_type, ip, user_agent,"
+    " details, prev_hash, row_hash)"
     " SELECT row.id, row.at, $1::uuid, $2::uuid,"
-    " ws_audit_ref($1::uuid), ws_audit_ref($2::uuid), $3, $4, $5,"
-    " $6::jsonb, (SELECT row_hash FROM prev),"
+    " ws_audit_ref($1::uuid), ws_audit_ref($2::uuid),"
+    " ws_audit_client_ref($4, $5), $3, $4, $5, $6::jsonb,"
+    " (SELECT row_hash FROM prev),"
     " ws_audit_hash((SELECT row_hash FROM prev), row.id, row.at,"
-    " ws_audit_ref($1::uuid), ws_audit_ref($2::uuid), $3, $4, $5,"
-    " $6::jsonb) FROM row";
+    " ws_audit_ref($1::uuid), ws_audit_ref($2::uuid), $3,"
+    " ws_audit_client_ref($4, $5), $6::jsonb) FROM row";
 
 int
 audit_record(struct db_conn *c, const struct audit_event *ev)

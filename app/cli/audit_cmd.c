@@ -10,8 +10,9 @@
  *   - prev_hash is the row_hash of the row before it, or for the
  *     first row, the through_hash of the newest purge anchor (NULL
  *     when nothing was ever purged; see sql/0006_admin.sql);
- *   - user_ref and actor_ref are the digests of user_id and actor_id
- *     wherever those ids are still present.
+ *   - user_ref, actor_ref and client_ref are the digests of user_id,
+ *     actor_id, and ip with user_agent wherever those are still
+ *     present (deleting an account clears them; the digests stay).
  * An edited row fails the first test, a removed row the second at the
  * row after the gap, a swapped id the third.  Removing rows from the
  * end of the log leaves a shorter chain that is still whole; the
@@ -29,7 +30,7 @@ static const char	verify_sql[] =
     " ORDER BY through_id DESC LIMIT 1),"
     " w AS (SELECT e.id, e.prev_hash, e.row_hash,"
     " ws_audit_hash(e.prev_hash, e.id, e.occurred_at, e.user_ref,"
-    " e.actor_ref, e.event_type, e.ip, e.user_agent, e.details) AS calc,"
+    " e.actor_ref, e.event_type, e.client_ref, e.details) AS calc,"
     " CASE WHEN row_number() OVER (ORDER BY e.id) = 1"
     " THEN (SELECT through_hash FROM a)"
     " ELSE lag(e.row_hash) OVER (ORDER BY e.id) END AS want_prev,"
@@ -37,16 +38,20 @@ static const char	verify_sql[] =
     " e.user_id IS NOT NULL AND e.user_ref IS DISTINCT FROM"
     " ws_audit_ref(e.user_id) AS bad_user,"
     " e.actor_id IS NOT NULL AND e.actor_ref IS DISTINCT FROM"
-    " ws_audit_ref(e.actor_id) AS bad_actor"
+    " ws_audit_ref(e.actor_id) AS bad_actor,"
+    " (e.ip IS NOT NULL OR e.user_agent IS NOT NULL) AND"
+    " e.client_ref IS DISTINCT FROM"
+    " ws_audit_client_ref(e.ip, e.user_agent) AS bad_client"
     " FROM auth_events e)"
     " SELECT id, CASE"
     " WHEN row_hash IS NULL OR row_hash <> calc THEN 'content'"
     " WHEN before_anchor THEN 'anchor'"
     " WHEN prev_hash IS DISTINCT FROM want_prev THEN 'link'"
-    " WHEN bad_user THEN 'user' ELSE 'actor' END"
+    " WHEN bad_user THEN 'user' WHEN bad_actor THEN 'actor'"
+    " ELSE 'client' END"
     " FROM w WHERE row_hash IS NULL OR row_hash <> calc"
     " OR before_anchor OR prev_hash IS DISTINCT FROM want_prev"
-    " OR bad_user OR bad_actor ORDER BY id LIMIT 1";
+    " OR bad_user OR bad_actor OR bad_client ORDER BY id LIMIT 1";
 
 static const char	summary_sql[] =
     "SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0),"
@@ -66,7 +71,9 @@ audit_reason(const char *code)
 		    "it (a row before it was removed or changed)";
 	if (strcmp(code, "user") == 0)
 		return "its user_id does not match its user_ref";
-	return "its actor_id does not match its actor_ref";
+	if (strcmp(code, "actor") == 0)
+		return "its actor_id does not match its actor_ref";
+	return "its ip or user_agent does not match its client_ref";
 }
 
 static int

@@ -131,8 +131,8 @@ load_events(void)
 	itest_admin_sql("BEGIN", 0, NULL);
 	itest_admin_sql("SELECT pg_advisory_xact_lock(727001)", 0, NULL);
 	itest_admin_sql("INSERT INTO auth_events (id, occurred_at, user_id,"
-	    " actor_id, user_ref, actor_ref, event_type, ip, user_agent,"
-	    " details, prev_hash, row_hash)"
+	    " actor_id, user_ref, actor_ref, client_ref, event_type, ip,"
+	    " user_agent, details, prev_hash, row_hash)"
 	    " WITH RECURSIVE c(n, id, at, uid, aid, typ, ip, prev, h) AS ("
 	    " SELECT 0, 0::bigint, now(), NULL::uuid, NULL::uuid, ''::text,"
 	    " ''::text, NULL::bytea, (SELECT row_hash FROM auth_events"
@@ -140,7 +140,8 @@ load_events(void)
 	    " UNION ALL"
 	    " SELECT s.n, s.id, s.at, s.uid, s.aid, s.typ, s.ip, c.h,"
 	    " ws_audit_hash(c.h, s.id, s.at, ws_audit_ref(s.uid),"
-	    " ws_audit_ref(s.aid), s.typ, s.ip, NULL, '{}'::jsonb)"
+	    " ws_audit_ref(s.aid), s.typ, ws_audit_client_ref(s.ip, NULL),"
+	    " '{}'::jsonb)"
 	    " FROM c, LATERAL (SELECT c.n + 1 AS n,"
 	    " nextval('auth_events_id_seq') AS id,"
 	    " clock_timestamp() AS at,"
@@ -151,7 +152,8 @@ load_events(void)
 	    " '10.77.' || ((c.n + 1) % 250) || '.' || ((c.n + 1) % 200)"
 	    " AS ip) s WHERE c.n < " NEVENTS ")"
 	    " SELECT id, at, uid, aid, ws_audit_ref(uid), ws_audit_ref(aid),"
-	    " typ, ip, NULL, '{}'::jsonb, prev, h FROM c WHERE n > 0", 1,
+	    " ws_audit_client_ref(ip, NULL), typ, ip, NULL, '{}'::jsonb,"
+	    " prev, h FROM c WHERE n > 0", 1,
 	    (const char *[]){ prefix });
 	itest_admin_sql_value("SELECT min(id) FROM auth_events"
 	    " WHERE ip LIKE '10.77.%' AND user_agent IS NULL", 0, NULL,

@@ -37,9 +37,12 @@ scratch_event(int days)
 	    " '{\"n\": 1}', (SELECT row_hash FROM prev), NULL FROM r",
 	    1, p, NULL) != 0 ||
 	    db_query(c, "UPDATE auth_events SET"
-	    " user_ref = ws_audit_ref(user_id), row_hash = ws_audit_hash("
-	    "prev_hash, id, occurred_at, ws_audit_ref(user_id), actor_ref,"
-	    " event_type, ip, user_agent, details) WHERE row_hash IS NULL",
+	    " user_ref = ws_audit_ref(user_id),"
+	    " client_ref = ws_audit_client_ref(ip, user_agent),"
+	    " row_hash = ws_audit_hash(prev_hash, id, occurred_at,"
+	    " ws_audit_ref(user_id), actor_ref, event_type,"
+	    " ws_audit_client_ref(ip, user_agent), details)"
+	    " WHERE row_hash IS NULL",
 	    0, NULL, NULL) != 0)
 		fail_msg("cannot append an event");
 }
