@@ -65,9 +65,10 @@ account_delete(struct db_conn *c, struct cache *cache, const char *user_id,
 	 * in from; an admin's own actions on it keep the admin's address.
 	 */
 	rc = db_query(c, "UPDATE auth_events SET"
-	    " ip = CASE WHEN user_id = $1::uuid THEN NULL ELSE ip END,"
-	    " user_agent = CASE WHEN user_id = $1::uuid THEN NULL"
-	    " ELSE user_agent END,"
+	    " ip = CASE WHEN user_id = $1::uuid AND (actor_id IS NULL OR"
+	    " actor_id = $1::uuid) THEN NULL ELSE ip END,"
+	    " user_agent = CASE WHEN user_id = $1::uuid AND (actor_id IS"
+	    " NULL OR actor_id = $1::uuid) THEN NULL ELSE user_agent END,"
 	    " user_id = CASE WHEN user_id = $1::uuid THEN NULL"
 	    " ELSE user_id END,"
 	    " actor_id = CASE WHEN actor_id = $1::uuid THEN NULL"
