@@ -104,10 +104,11 @@ test_verify_live_log(void **state)
 	    " $1::uuid AND event_type = 'login_succeeded'", 1,
 	    (const char *[]){ a.u.id }, id, sizeof(id));
 	assert_true(id[0] != '\0');
+	/* The chain covers the address by its digest, client_ref. */
 	assert_edit_caught("UPDATE auth_events SET ip = '203.0.113.9'"
 	    " WHERE id = $1::bigint AND $2::text IS NOT NULL",
 	    "UPDATE auth_events SET ip = '127.0.0.1' WHERE id = $1::bigint",
-	    id, "-", "content");
+	    id, "-", "client_ref");
 	assert_edit_caught("UPDATE auth_events SET details ="
 	    " jsonb_build_object('edited', $2::text) WHERE id = $1::bigint",
 	    "UPDATE auth_events SET details = '{}' WHERE id = $1::bigint",
