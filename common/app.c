@@ -19,6 +19,7 @@
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
+#include "password.h"
 #include "server.h"
 
 /* sysexits.h's EX_CONFIG: what service managers read as "fix config". */
@@ -54,6 +55,9 @@ app_usage(FILE *f, const struct app_opts *o)
 	if (o->auth)
 		fprintf(f, "  %-24s %s\n", app_datakey_specs[0].name,
 		    app_datakey_specs[0].help);
+	for (i = 0; o->passwords && i < password_settings_nspecs; i++)
+		fprintf(f, "  %-24s %s\n", password_settings_specs[i].name,
+		    password_settings_specs[i].help);
 	for (i = 0; o->auth && i < authn_config_nspecs; i++)
 		fprintf(f, "  %-24s %s\n", authn_config_specs[i].name,
 		    authn_config_specs[i].help);
@@ -225,6 +229,9 @@ app_main(int argc, char **argv, const struct app_opts *o)
 	    sizeof(err)) != 0) ||
 	    (o->auth && config_load(app_datakey_specs, 1, &ws_app, config,
 	    err, sizeof(err)) != 0) ||
+	    (o->passwords && config_load(password_settings_specs,
+	    password_settings_nspecs, &ws_app.passwords, config, err,
+	    sizeof(err)) != 0) ||
 	    (o->nspecs > 0 && config_load(o->specs, o->nspecs, o->cfg,
 	    config, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "%s: configuration: %s\n", o->name, err);
@@ -251,6 +258,11 @@ app_main(int argc, char **argv, const struct app_opts *o)
 		    "load %s\n", o->name, ws_app.data_keys_file);
 		goto out;
 	}
+	if (o->passwords && password_settings_apply(&ws_app.passwords,
+	    &ws_app.policy, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: configuration: %s\n", o->name, err);
+		goto out;
+	}
 	if (o->start != NULL && o->start() != 0)
 		goto out;
 
@@ -266,6 +278,12 @@ app_main(int argc, char **argv, const struct app_opts *o)
 	status = server_run(&so, app_handle, NULL) == 0 ? 0 : 1;
 	log_event(LOG_INFO, "stop", NULL);
 out:
+	if (o->passwords) {
+		password_settings_cleanup(&ws_app.policy);
+		password_cleanup();
+		config_free(password_settings_specs, password_settings_nspecs,
+		    &ws_app.passwords);
+	}
 	datakey_ring_free(ws_app.datakeys);
 	authn_cleanup();
 	cache_free(ws_app.cache);

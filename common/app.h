@@ -12,6 +12,7 @@
 #include "config.h"
 #include "datakey.h"
 #include "db.h"
+#include "password_settings.h"
 #include "router.h"
 
 struct app_opts {
@@ -28,6 +29,11 @@ struct app_opts {
 	 */
 	int			 auth;
 	/*
+	 * Non-zero: checks or sets passwords; reads the settings of
+	 * password_settings.h and sets up hashing and the policy.
+	 */
+	int			 passwords;
+	/*
 	 * Called once the configuration is loaded and before serving;
 	 * non-zero stops the program with the configuration status.
 	 */
@@ -43,6 +49,9 @@ struct app {
 	struct cache	*cache;
 	char		*data_keys_file;
 	struct datakey_ring *datakeys;	/* with app_opts.auth only */
+	/* With app_opts.passwords only: */
+	struct password_settings passwords;
+	struct password_policy	 policy;
 };
 
 extern struct app	ws_app;

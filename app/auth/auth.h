@@ -13,18 +13,6 @@
 #include "ratelimit.h"
 
 struct auth_config {
-	int	 password_algo;		/* enum password_algo */
-	long	 bcrypt_cost;
-	long	 argon2_opslimit;
-	long	 argon2_memlimit_kib;
-	long	 hash_concurrency;
-	long	 hash_wait_ms;
-	char	*denylist_path;
-	int	 password_composition;
-	long	 history_depth;
-	long	 lockout_threshold;
-	long	 lockout_window_s;
-	long	 lockout_duration_s;
 	long	 ip_block_threshold;
 	long	 ip_block_window_s;
 	long	 rl_window_s;
@@ -38,14 +26,10 @@ struct auth_config {
 	long	 reset_ttl_s;
 	long	 rl_mfa;
 	long	 mfa_token_ttl_s;
-	long	 mfa_max_failures;
-	long	 mfa_window_s;
-	long	 mfa_lock_s;
 	int	 cookie_mode;
 };
 
 extern struct auth_config	auth_cfg;
-extern struct password_policy	auth_policy;
 
 /* POST /api/v1/auth/register */
 void	 auth_register(struct req *r, struct resp *rs);
@@ -82,8 +66,6 @@ void	 auth_jwks(struct req *r, struct resp *rs);
  */
 int	 auth_limit_or_reply(struct req *r, struct resp *rs,
 	    const char *cls, long limit);
-/* The lockout settings of the configuration. */
-void	 auth_lockout_opts(struct lockout_opts *o);
 /* Replies 503 with Retry-After for an unavailable dependency. */
 void	 auth_unavailable(struct req *r, struct resp *rs);
 /* Replies 500 for a server fault (already logged by its source). */

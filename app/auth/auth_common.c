@@ -23,14 +23,6 @@ auth_limit_or_reply(struct req *r, struct resp *rs, const char *cls,
 }
 
 void
-auth_lockout_opts(struct lockout_opts *o)
-{
-	o->threshold = auth_cfg.lockout_threshold;
-	o->window_s = auth_cfg.lockout_window_s;
-	o->duration_s = auth_cfg.lockout_duration_s;
-}
-
-void
 auth_unavailable(struct req *r, struct resp *rs)
 {
 	resp_header(rs, "Retry-After", "1");

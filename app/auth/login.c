@@ -177,7 +177,7 @@ login_lock(struct req *r, struct db_conn *c, const struct login_user *u)
 	json_t			*vars = NULL;
 	int			 rc;
 
-	auth_lockout_opts(&lo);
+	password_settings_lockout(&ws_app.passwords, &lo);
 	audit_from_request(&ev, r);
 	vars = auth_mail_vars(u->username, "/password/forgot", NULL);
 	if ((rc = db_begin(c)) != 0)
@@ -213,7 +213,8 @@ login_succeed(struct req *r, struct db_conn *c,
 	int			 rc;
 
 	authn_session_opts(&so);
-	snprintf(window, sizeof(window), "%ld", auth_cfg.lockout_window_s);
+	snprintf(window, sizeof(window), "%ld",
+	    ws_app.passwords.lockout_window_s);
 	audit_from_request(&ev, r);
 	if ((rc = db_begin(c)) != 0)
 		return rc;
@@ -305,7 +306,7 @@ auth_login(struct req *r, struct resp *rs)
 	}
 	if (rc != 0)
 		goto fail;
-	auth_lockout_opts(&lo);
+	password_settings_lockout(&ws_app.passwords, &lo);
 	if (u.locked_s > 0 || (rc = lockout_reserve(c, &lo, u.id, &attempt,
 	    &u.locked_s)) == WS_ERR_CONFLICT) {
 		login_event(r, c, "login_refused_locked", u.id, NULL);
@@ -321,7 +322,7 @@ auth_login(struct req *r, struct resp *rs)
 	if (!ok) {
 		login_ip_failure(r);
 		login_event(r, c, "login_failed", u.id, "wrong_password");
-		if (attempt >= auth_cfg.lockout_threshold)
+		if (attempt >= ws_app.passwords.lockout_threshold)
 			login_lock(r, c, &u);
 		login_invalid(r, rs);
 		goto out;

@@ -190,9 +190,7 @@ mfa_run(struct req *r, struct db_conn *c, const char *user_id,
 	int			 rc, ok = 0;
 
 	*status = 401;
-	mo.max_failures = auth_cfg.mfa_max_failures;
-	mo.window_s = auth_cfg.mfa_window_s;
-	mo.lock_s = auth_cfg.mfa_lock_s;
+	password_settings_mfa(&ws_app.passwords, &mo);
 	audit_from_request(&ev, r);
 	if ((rc = db_begin(c)) != 0)
 		return rc;

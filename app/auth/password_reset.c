@@ -140,11 +140,11 @@ reset_policy_or_reply(struct req *r, struct resp *rs, struct db_conn *c,
 		*rc = WS_ERR_NOMEM;
 		return 1;
 	}
-	bad = password_policy_check(&auth_policy, pw, u->username,
+	bad = password_policy_check(&ws_app.policy, pw, u->username,
 	    u->email, errors) != 0;
 	if (!bad) {
 		if ((*rc = credential_reused(c, u->id, pw,
-		    auth_cfg.history_depth, &reused)) != 0) {
+		    ws_app.passwords.history_depth, &reused)) != 0) {
 			json_decref(errors);
 			return 1;
 		}
@@ -200,7 +200,8 @@ auth_password_reset(struct req *r, struct resp *rs)
 		goto out;
 	}
 	if ((rc = password_hash(pw, hash)) != 0 ||
-	    (rc = credential_set(c, u.id, hash, auth_cfg.history_depth)) ||
+	    (rc = credential_set(c, u.id, hash,
+	    ws_app.passwords.history_depth)) ||
 	    (rc = session_revoke_user(c, ws_app.cache, u.id, NULL,
 	    "password_reset", NULL)) != 0)
 		goto fail;

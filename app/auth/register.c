@@ -227,7 +227,7 @@ auth_register(struct req *r, struct resp *rs)
 		    "That username is taken.", NULL);
 		goto out;
 	}
-	if (password_policy_check(&auth_policy, password, username, email,
+	if (password_policy_check(&ws_app.policy, password, username, email,
 	    errors) != 0) {
 		resp_problem(rs, r, 400, "VALIDATION_FAILED",
 		    "The password does not meet the policy.", errors);

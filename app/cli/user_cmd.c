@@ -27,44 +27,13 @@
 #include "password.h"
 #include "password_policy.h"
 #include "uuid.h"
+#include "password_settings.h"
 #include "validate.h"
 
 /* A line of password input: the longest password and its newline. */
 #define USER_LINE_MAX		(PASSWORD_MAX + 2)
 #define USER_LIST_DEFAULT	100
 #define USER_LIST_MAX		100000
-
-/*
- * The hashing and policy settings, under the names websands-auth
- * reads, so an account made here gets the same hash and rules.
- */
-struct user_hash_config {
-	int	 algo;
-	long	 bcrypt_cost;
-	long	 argon2_opslimit;
-	long	 argon2_memlimit_kib;
-	int	 composition;
-	char	*denylist;
-};
-
-#define F(x)	offsetof(struct user_hash_config, x)
-static const struct config_spec	user_hash_specs[] = {
-	{ "PASSWORD_HASH", CONFIG_ENUM, F(algo), "bcrypt", 0, 0,
-	    "bcrypt|argon2id", 0, "the hash new passwords get" },
-	{ "BCRYPT_COST", CONFIG_INT, F(bcrypt_cost), "12", 4, 31, NULL, 0,
-	    "bcrypt cost (log2 rounds)" },
-	{ "ARGON2_OPSLIMIT", CONFIG_INT, F(argon2_opslimit), "2", 1, 64,
-	    NULL, 0, "Argon2id passes (t)" },
-	{ "ARGON2_MEMLIMIT_KIB", CONFIG_INT, F(argon2_memlimit_kib),
-	    "19456", 8192, 4194304, NULL, 0, "Argon2id memory (m), KiB" },
-	{ "PASSWORD_COMPOSITION", CONFIG_BOOL, F(composition), "true", 0, 0,
-	    NULL, 0, "require upper, lower, digit, special" },
-	{ "PASSWORD_DENYLIST", CONFIG_PATH, F(denylist), NULL, 0, 0, NULL,
-	    0, "file of common passwords to refuse" },
-};
-#undef F
-#define USER_NHASH_SPECS	(sizeof(user_hash_specs) / \
-				    sizeof(user_hash_specs[0]))
 
 struct user_args {
 	const char	*cmd;
@@ -185,38 +154,25 @@ user_read_password(const char *cmd, char *pw, size_t len)
 
 /* Checks pw against the policy; prints why it fails. */
 static int
-user_policy(const char *cmd, const struct user_hash_config *hc,
+user_policy(const char *cmd, const struct password_policy *pol,
     const char *pw, const char *username, const char *email)
 {
-	struct password_policy		 pol;
-	struct password_denylist	*deny = NULL;
-	json_t				*errors = NULL, *msg;
-	size_t				 i;
-	int				 rc = WS_ERR_INVALID;
+	json_t	*errors, *msg;
+	size_t	 i;
+	int	 rc = WS_ERR_INVALID;
 
-	password_policy_init(&pol, (enum password_algo)hc->algo);
-	pol.composition = hc->composition;
-	if (hc->denylist != NULL) {
-		if (password_denylist_load(&deny, hc->denylist) != 0) {
-			fprintf(stderr, "websands %s: configuration: "
-			    "PASSWORD_DENYLIST: cannot load it\n", cmd);
-			goto out;
-		}
-		pol.denylist = deny;
-	}
 	if ((errors = json_object()) == NULL)
-		goto out;
-	if (password_policy_check(&pol, pw, username, email, errors) == 0) {
+		return WS_ERR_NOMEM;
+	if (password_policy_check(pol, pw, username, email, errors) == 0)
 		rc = 0;
-		goto out;
+	else {
+		fprintf(stderr, "websands %s: the password is not "
+		    "acceptable:\n", cmd);
+		json_array_foreach(json_object_get(errors, "password"), i,
+		    msg)
+			fprintf(stderr, "  - it %s\n", json_string_value(msg));
 	}
-	fprintf(stderr, "websands %s: the password is not acceptable:\n",
-	    cmd);
-	json_array_foreach(json_object_get(errors, "password"), i, msg)
-		fprintf(stderr, "  - it %s\n", json_string_value(msg));
-out:
 	json_decref(errors);
-	password_denylist_free(deny);
 	return rc;
 }
 
@@ -264,17 +220,18 @@ out:
 static int
 user_create(struct user_args *a)
 {
-	struct user_hash_config	 hc;
-	struct password_opts	 po;
+	struct password_settings ps;
+	struct password_policy	 pol;
 	struct ws_config	 cfg;
 	struct db_conn		*c = NULL;
 	const char		*why;
 	char			 pw[USER_LINE_MAX], hash[PASSWORD_HASH_MAX];
 	char			 email[256], id[UUID_LEN + 1], err[512];
 	size_t			 i;
-	int			 status = CLI_FAIL, rc, opened = 0;
+	int			 status = CLI_FAIL, rc, opened = 0, applied = 0;
 
-	memset(&hc, 0, sizeof(hc));
+	memset(&ps, 0, sizeof(ps));
+	memset(&pol, 0, sizeof(pol));
 	pw[0] = hash[0] = '\0';
 	if (a->username == NULL || a->email == NULL)
 		return cli_usage_error(a->cmd, "create needs --username and "
@@ -295,25 +252,25 @@ user_create(struct user_args *a)
 	snprintf(email, sizeof(email), "%s", a->email);
 	for (i = 0; email[i] != '\0'; i++)
 		email[i] = (char)tolower((unsigned char)email[i]);
-	if (config_load(user_hash_specs, USER_NHASH_SPECS, &hc, a->config,
-	    err, sizeof(err)) != 0) {
+	/*
+	 * The settings websands-auth and websands-users read, so an
+	 * account made here gets the same hash and the same rules.
+	 */
+	if (config_load(password_settings_specs, password_settings_nspecs,
+	    &ps, a->config, err, sizeof(err)) != 0 ||
+	    password_settings_apply(&ps, &pol, err, sizeof(err)) != 0) {
 		fprintf(stderr, "websands %s: configuration: %s\n", a->cmd,
 		    err);
 		goto out;
 	}
+	applied = 1;
 	if (cli_admin_open(a->cmd, a->config, &cfg, &c) != CLI_OK)
 		goto out;
 	opened = 1;
 	if (user_read_password(a->cmd, pw, sizeof(pw)) != 0 ||
-	    user_policy(a->cmd, &hc, pw, a->username, email) != 0)
+	    user_policy(a->cmd, &pol, pw, a->username, email) != 0)
 		goto out;
-	password_opts_default(&po);
-	po.algo = (enum password_algo)hc.algo;
-	po.bcrypt_cost = (int)hc.bcrypt_cost;
-	po.argon2_opslimit = (unsigned long long)hc.argon2_opslimit;
-	po.argon2_memlimit = (size_t)hc.argon2_memlimit_kib * 1024;
-	po.max_concurrent = 1;
-	if (password_init(&po) != 0 || password_hash(pw, hash) != 0) {
+	if (password_hash(pw, hash) != 0) {
 		fprintf(stderr, "websands %s: cannot hash the password\n",
 		    a->cmd);
 		goto out;
@@ -338,10 +295,13 @@ user_create(struct user_args *a)
 out:
 	sodium_memzero(pw, sizeof(pw));
 	sodium_memzero(hash, sizeof(hash));
-	password_cleanup();
+	if (applied) {
+		password_settings_cleanup(&pol);
+		password_cleanup();
+	}
 	if (opened)
 		cli_admin_close(&cfg, c);
-	config_free(user_hash_specs, USER_NHASH_SPECS, &hc);
+	config_free(password_settings_specs, password_settings_nspecs, &ps);
 	return status;
 }
 

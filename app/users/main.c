@@ -17,46 +17,14 @@
 #include "users.h"
 
 struct users_config	users_cfg;
-struct password_policy	users_policy;
 struct mfa_opts		users_mfa;
 
 /*
- * The hashing, policy and lockout settings carry the names and
- * defaults websands-auth reads, so one configuration file gives both
- * responders the same rules.
+ * The settings of websands-users alone; the password, lockout and MFA
+ * settings it shares with websands-auth are password_settings.h's.
  */
 #define F(x)	offsetof(struct users_config, x)
 static const struct config_spec	users_specs[] = {
-	{ "PASSWORD_HASH", CONFIG_ENUM, F(password_algo), "bcrypt", 0, 0,
-	    "bcrypt|argon2id", 0, "the hash new passwords get" },
-	{ "BCRYPT_COST", CONFIG_INT, F(bcrypt_cost), "12", 4, 31, NULL, 0,
-	    "bcrypt cost (log2 rounds)" },
-	{ "ARGON2_OPSLIMIT", CONFIG_INT, F(argon2_opslimit), "2", 1, 64,
-	    NULL, 0, "Argon2id passes (t)" },
-	{ "ARGON2_MEMLIMIT_KIB", CONFIG_INT, F(argon2_memlimit_kib),
-	    "19456", 8192, 4194304, NULL, 0, "Argon2id memory (m), KiB" },
-	{ "HASH_CONCURRENCY", CONFIG_INT, F(hash_concurrency), "0", 0,
-	    256, NULL, 0, "password hashes at once; 0: one per core" },
-	{ "HASH_WAIT_MS", CONFIG_INT, F(hash_wait_ms), "1000", 0, 30000,
-	    NULL, 0, "wait for a hash slot before answering 503" },
-	{ "PASSWORD_DENYLIST", CONFIG_PATH, F(denylist_path), NULL, 0, 0,
-	    NULL, 0, "file of common passwords to refuse" },
-	{ "PASSWORD_COMPOSITION", CONFIG_BOOL, F(password_composition),
-	    "true", 0, 0, NULL, 0, "require upper, lower, digit, special" },
-	{ "PASSWORD_HISTORY", CONFIG_INT, F(history_depth), "5", 1, 24,
-	    NULL, 0, "recent passwords that cannot be reused" },
-	{ "LOCKOUT_THRESHOLD", CONFIG_INT, F(lockout_threshold), "5", 1,
-	    100, NULL, 0, "wrong passwords that lock an account" },
-	{ "LOCKOUT_WINDOW_S", CONFIG_INT, F(lockout_window_s), "900", 1,
-	    86400, NULL, 0, "window the failures are counted in" },
-	{ "LOCKOUT_DURATION_S", CONFIG_INT, F(lockout_duration_s), "1800",
-	    1, 604800, NULL, 0, "how long a lock lasts" },
-	{ "MFA_MAX_FAILURES", CONFIG_INT, F(mfa_max_failures), "5", 1, 100,
-	    NULL, 0, "wrong MFA codes that lock the second step" },
-	{ "MFA_FAILURE_WINDOW_S", CONFIG_INT, F(mfa_window_s), "900", 1,
-	    86400, NULL, 0, "window wrong MFA codes are counted in" },
-	{ "MFA_LOCK_S", CONFIG_INT, F(mfa_lock_s), "900", 1, 86400, NULL,
-	    0, "how long the second step stays locked" },
 	{ "TOTP_ISSUER", CONFIG_STRING, F(totp_issuer), "WebSands", 0, 0,
 	    NULL, 0, "the issuer authenticator apps show" },
 	{ "PROFILE_CACHE_TTL_S", CONFIG_INT, F(profile_cache_ttl_s), "300",
@@ -113,39 +81,13 @@ users_issuer_ok(const char *s)
 }
 
 /*
- * Sets up hashing (passwords and recovery codes), the password policy
- * and the MFA lockout once the configuration is known.
+ * Sets up the recovery-code hash, checks the issuer and takes the MFA
+ * lockout once the configuration is known (app_main has set up the
+ * password hashing and policy by then).
  */
 static int
 users_start(void)
 {
-	struct password_opts		 po;
-	struct password_denylist	*deny = NULL;
-
-	password_opts_default(&po);
-	po.algo = (enum password_algo)users_cfg.password_algo;
-	po.bcrypt_cost = (int)users_cfg.bcrypt_cost;
-	po.argon2_opslimit = (unsigned long long)users_cfg.argon2_opslimit;
-	po.argon2_memlimit = (size_t)users_cfg.argon2_memlimit_kib * 1024;
-	po.max_concurrent = (int)users_cfg.hash_concurrency;
-	po.wait_ms = users_cfg.hash_wait_ms;
-	if (password_init(&po) != 0) {
-		fprintf(stderr, "websands-users: configuration: "
-		    "PASSWORD_HASH: cannot set up hashing\n");
-		return -1;
-	}
-	password_policy_init(&users_policy, po.algo);
-	users_policy.composition = users_cfg.password_composition;
-	if (users_cfg.denylist_path != NULL) {
-		if (password_denylist_load(&deny,
-		    users_cfg.denylist_path) != 0) {
-			fprintf(stderr, "websands-users: configuration: "
-			    "PASSWORD_DENYLIST: cannot load %s\n",
-			    users_cfg.denylist_path);
-			return -1;
-		}
-		users_policy.denylist = deny;
-	}
 	if (recovery_init(0, 0) != 0) {
 		fprintf(stderr, "websands-users: cannot set up the "
 		    "recovery-code hash\n");
@@ -157,9 +99,7 @@ users_start(void)
 		    "control characters\n", TOTP_ISSUER_MAX);
 		return -1;
 	}
-	users_mfa.max_failures = users_cfg.mfa_max_failures;
-	users_mfa.window_s = users_cfg.mfa_window_s;
-	users_mfa.lock_s = users_cfg.mfa_lock_s;
+	password_settings_mfa(&ws_app.passwords, &users_mfa);
 	return 0;
 }
 
@@ -174,6 +114,7 @@ main(int argc, char **argv)
 		.nspecs = sizeof(users_specs) / sizeof(users_specs[0]),
 		.cfg = &users_cfg,
 		.auth = 1,
+		.passwords = 1,
 		.start = users_start,
 	};
 

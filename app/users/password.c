@@ -43,7 +43,7 @@ password_refused_or_reply(struct req *r, struct resp *rs,
 		*rc = WS_ERR_NOMEM;
 		return 1;
 	}
-	bad = password_policy_check(&users_policy, pw, a->username,
+	bad = password_policy_check(&ws_app.policy, pw, a->username,
 	    a->email, errors) != 0;
 	/* The policy names the field "password"; here it is the new one. */
 	if ((list = json_object_get(errors, "password")) != NULL) {
@@ -52,7 +52,7 @@ password_refused_or_reply(struct req *r, struct resp *rs,
 	}
 	if (!bad) {
 		if ((*rc = credential_reused(c, a->id, pw,
-		    users_cfg.history_depth, &reused)) != 0) {
+		    ws_app.passwords.history_depth, &reused)) != 0) {
 			json_decref(errors);
 			return 1;
 		}
@@ -107,7 +107,7 @@ users_password_put(struct req *r, struct resp *rs)
 	if ((rc = db_begin(c)) != 0)
 		goto fail;
 	if ((rc = credential_set(c, a.id, hash,
-	    users_cfg.history_depth)) != 0 ||
+	    ws_app.passwords.history_depth)) != 0 ||
 	    (!keep && (rc = session_revoke_user(c, ws_app.cache, a.id,
 	    p.session_id, "password_changed", &ended)) != 0) ||
 	    (rc = users_notify(c, &a, "password_changed", NULL,

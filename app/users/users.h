@@ -17,21 +17,6 @@
 #include "validate.h"
 
 struct users_config {
-	int	 password_algo;		/* enum password_algo */
-	long	 bcrypt_cost;
-	long	 argon2_opslimit;
-	long	 argon2_memlimit_kib;
-	long	 hash_concurrency;
-	long	 hash_wait_ms;
-	char	*denylist_path;
-	int	 password_composition;
-	long	 history_depth;
-	long	 lockout_threshold;
-	long	 lockout_window_s;
-	long	 lockout_duration_s;
-	long	 mfa_max_failures;
-	long	 mfa_window_s;
-	long	 mfa_lock_s;
 	char	*totp_issuer;
 	long	 profile_cache_ttl_s;
 	long	 email_change_ttl_s;
@@ -40,7 +25,6 @@ struct users_config {
 };
 
 extern struct users_config	users_cfg;
-extern struct password_policy	users_policy;
 extern struct mfa_opts		users_mfa;
 
 /* GET and PATCH /api/v1/users/me (profile.c) */

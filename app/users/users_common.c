@@ -153,14 +153,6 @@ users_locked(struct req *r, struct resp *rs, long seconds)
 	    "again later or reset the password.", NULL);
 }
 
-static void
-users_lockout_opts(struct lockout_opts *o)
-{
-	o->threshold = users_cfg.lockout_threshold;
-	o->window_s = users_cfg.lockout_window_s;
-	o->duration_s = users_cfg.lockout_duration_s;
-}
-
 /*
  * Reads the hash and the lock of a, then takes the next attempt number
  * in *attempt as login.c does: one UPDATE under the row lock, so
@@ -192,7 +184,7 @@ users_reserve(struct db_conn *c, const struct users_account *a,
 		rc = WS_ERR_CONFLICT;
 		goto out;
 	}
-	users_lockout_opts(&lo);
+	password_settings_lockout(&ws_app.passwords, &lo);
 	rc = lockout_reserve(c, &lo, a->id, attempt, locked);
 out:
 	db_res_free(res);
@@ -207,7 +199,7 @@ users_lock(struct req *r, struct db_conn *c, const struct users_account *a)
 	struct lockout_opts	 lo;
 	int			 rc;
 
-	users_lockout_opts(&lo);
+	password_settings_lockout(&ws_app.passwords, &lo);
 	users_event(&ev, r, "account_locked", a->id);
 	ev.actor_id = NULL;
 	if ((rc = db_begin(c)) != 0)
@@ -250,7 +242,7 @@ users_password_or_reply(struct req *r, struct resp *rs, struct db_conn *c,
 	if (!ok) {
 		users_event_now(c, r, "reauth_failed", a->id,
 		    "wrong_password");
-		if (attempt >= users_cfg.lockout_threshold)
+		if (attempt >= ws_app.passwords.lockout_threshold)
 			users_lock(r, c, a);
 		resp_problem(rs, r, 403, "INVALID_CREDENTIALS",
 		    "The password is wrong.", NULL);
