@@ -89,6 +89,23 @@ int	 auth_cookie_clear(struct resp *rs);
 int	 auth_cookie_refresh_or_reply(struct req *r, struct resp *rs,
 	    char *rt, size_t rtlen);
 
+/* What a mail-a-link endpoint sends (mail_link.c). */
+struct auth_link {
+	const char	*cls;		/* its rate-limit class */
+	long		 limit;
+	const char	*purpose;	/* EMAIL_TOKEN_VERIFY, ..._RESET */
+	long		 ttl_s;
+	const char	*path;		/* link_path before the token */
+	const char	*tmpl;		/* the mail template */
+	int		 unverified_only;
+};
+/*
+ * Serves a mail-a-link endpoint: {email}, then 202 whether or not the
+ * address has an account; the link goes out only when it has.
+ */
+void	 auth_mail_link(struct req *r, struct resp *rs,
+	    const struct auth_link *l);
+
 /*
  * Mail values {username, link_path}, link_path being path followed by
  * token (may be NULL); a new reference.

@@ -23,11 +23,6 @@
 #include "session.h"
 #include "validate.h"
 
-static const struct field_rule	forgot_rules[] = {
-	{ .name = "email", .type = FIELD_STRING, .required = 1,
-	    .min_len = 3, .max_len = 254, .check = validate_email },
-};
-
 static const struct field_rule	reset_rules[] = {
 	{ .name = "token", .type = FIELD_STRING, .required = 1,
 	    .min_len = 1, .max_len = 128 },
@@ -35,68 +30,15 @@ static const struct field_rule	reset_rules[] = {
 	    .min_len = 1, .max_len = 1024 },
 };
 
-/* Issues and mails a reset link when email has an account. */
-static void
-forgot_for(struct db_conn *c, const char *email)
-{
-	struct db_res	*res = NULL;
-	json_t		*vars = NULL;
-	char		 token[TOKEN_LEN + 1];
-	int		 rc, found = 0;
-
-	token[0] = '\0';
-	if ((rc = db_begin(c)) != 0)
-		goto out;
-	if ((rc = db_query(c, "SELECT id, username FROM users"
-	    " WHERE lower(email) = $1 FOR UPDATE", 1, &email, &res)) != 0)
-		goto out;
-	if (db_res_nrows(res) != 1)
-		goto out;
-	found = 1;
-	if ((rc = email_token_create(c, db_res_value(res, 0, 0),
-	    EMAIL_TOKEN_RESET, NULL, auth_cfg.reset_ttl_s, token)) != 0 ||
-	    (vars = auth_mail_vars(db_res_value(res, 0, 1),
-	    "/password/reset#token=", token)) == NULL ||
-	    (rc = outbox_queue(c, db_res_value(res, 0, 0), email,
-	    "password_reset", NULL, vars)) != 0)
-		goto out;
-	rc = db_commit(c);
-out:
-	if (rc != 0)
-		log_event(LOG_WARN, "forgot_failed", "error",
-		    ws_err_name(rc), NULL);
-	if (rc != 0 || !found)
-		db_rollback(c);
-	sodium_memzero(token, sizeof(token));
-	json_decref(vars);
-	db_res_free(res);
-}
-
 void
 auth_password_forgot(struct req *r, struct resp *rs)
 {
-	struct db_conn	*c = NULL;
-	json_t		*body = NULL, *out = NULL;
-	char		 email[256];
-	size_t		 i;
+	const struct auth_link	 l = { "forgot", auth_cfg.rl_forgot,
+				    EMAIL_TOKEN_RESET, auth_cfg.reset_ttl_s,
+				    "/password/reset#token=", "password_reset",
+				    0 };
 
-	if (auth_limit_or_reply(r, rs, "forgot", auth_cfg.rl_forgot) ||
-	    req_json_or_reply(r, rs, &body) ||
-	    validate_or_reply(r, rs, body, forgot_rules, 1) ||
-	    (c = app_db_or_reply(r, rs)) == NULL)
-		goto out;
-	snprintf(email, sizeof(email), "%s",
-	    json_string_value(json_object_get(body, "email")));
-	for (i = 0; email[i] != '\0'; i++)
-		email[i] = (char)tolower((unsigned char)email[i]);
-	forgot_for(c, email);
-	out = json_pack("{s:s}", "status", "accepted");
-	if (out == NULL || resp_json(rs, 202, out) != 0)
-		auth_internal(r, rs);
-out:
-	db_pool_release(c);
-	json_decref(out);
-	json_decref(body);
+	auth_mail_link(r, rs, &l);
 }
 
 /* The user a reset token names, with what the notice mail needs. */

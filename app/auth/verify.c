@@ -1,7 +1,7 @@
 /*
  * Email verification: POST /api/v1/auth/verify-email consumes the
  * mailed token; POST /api/v1/auth/resend-verification mails a new one
- * and answers 202 whether or not the address has an account.
+ * (mail_link.c) to an unverified account.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -21,11 +21,6 @@
 static const struct field_rule	token_rules[] = {
 	{ .name = "token", .type = FIELD_STRING, .required = 1,
 	    .min_len = 1, .max_len = 128 },
-};
-
-static const struct field_rule	email_rules[] = {
-	{ .name = "email", .type = FIELD_STRING, .required = 1,
-	    .min_len = 3, .max_len = 254, .check = validate_email },
 };
 
 void
@@ -77,70 +72,12 @@ out:
 	json_decref(body);
 }
 
-/*
- * Mails a new link when the address belongs to an unverified account.
- * Whatever happens is logged and never shown, so every caller gets
- * the same 202.
- */
-static void
-resend_for(struct db_conn *c, const char *email)
-{
-	struct db_res	*res = NULL;
-	json_t		*vars = NULL;
-	char		 token[TOKEN_LEN + 1];
-	int		 rc;
-
-	token[0] = '\0';
-	if ((rc = db_begin(c)) != 0)
-		goto out;
-	if ((rc = db_query(c, "SELECT id, username FROM users"
-	    " WHERE lower(email) = $1 AND email_verified_at IS NULL"
-	    " FOR UPDATE", 1, &email, &res)) != 0 ||
-	    db_res_nrows(res) != 1)
-		goto out;
-	if ((rc = email_token_create(c, db_res_value(res, 0, 0),
-	    EMAIL_TOKEN_VERIFY, NULL, auth_cfg.verify_ttl_s, token)) != 0 ||
-	    (vars = auth_mail_vars(db_res_value(res, 0, 1),
-	    "/verify-email#token=", token)) == NULL ||
-	    (rc = outbox_queue(c, db_res_value(res, 0, 0), email,
-	    "verify_email", NULL, vars)) != 0)
-		goto out;
-	rc = db_commit(c);
-out:
-	if (rc != 0) {
-		log_event(LOG_WARN, "resend_failed", "error",
-		    ws_err_name(rc), NULL);
-		db_rollback(c);
-	} else if (db_res_nrows(res) != 1)
-		db_rollback(c);
-	sodium_memzero(token, sizeof(token));
-	json_decref(vars);
-	db_res_free(res);
-}
-
 void
 auth_resend_verification(struct req *r, struct resp *rs)
 {
-	struct db_conn	*c = NULL;
-	json_t		*body = NULL, *out = NULL;
-	char		 email[256];
-	size_t		 i;
+	const struct auth_link	 l = { "resend", auth_cfg.rl_resend,
+				    EMAIL_TOKEN_VERIFY, auth_cfg.verify_ttl_s,
+				    "/verify-email#token=", "verify_email", 1 };
 
-	if (auth_limit_or_reply(r, rs, "resend", auth_cfg.rl_resend) ||
-	    req_json_or_reply(r, rs, &body) ||
-	    validate_or_reply(r, rs, body, email_rules, 1) ||
-	    (c = app_db_or_reply(r, rs)) == NULL)
-		goto out;
-	snprintf(email, sizeof(email), "%s",
-	    json_string_value(json_object_get(body, "email")));
-	for (i = 0; email[i] != '\0'; i++)
-		email[i] = (char)tolower((unsigned char)email[i]);
-	resend_for(c, email);
-	out = json_pack("{s:s}", "status", "accepted");
-	if (out == NULL || resp_json(rs, 202, out) != 0)
-		auth_internal(r, rs);
-out:
-	db_pool_release(c);
-	json_decref(out);
-	json_decref(body);
+	auth_mail_link(r, rs, &l);
 }
