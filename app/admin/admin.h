@@ -108,6 +108,14 @@ int	 admin_path_id_or_reply(struct req *r, struct resp *rs,
 void	 admin_not_found(struct req *r, struct resp *rs);
 /* Replies 503 or 500 for a failure rc of the database or memory. */
 void	 admin_fail(struct req *r, struct resp *rs, int rc);
+/*
+ * Runs run(c, query, body) in a transaction of its own on a's
+ * connection and replies 200 with the body it filled, or the failure.
+ */
+void	 admin_read_reply(struct req *r, struct resp *rs,
+	    const struct admin *a,
+	    int (*run)(struct db_conn *, const void *, json_t *),
+	    const void *query);
 /* Replies status with body (not stolen); 500 when that fails. */
 void	 admin_reply(struct req *r, struct resp *rs, int status,
 	    const json_t *body);

@@ -146,3 +146,25 @@ admin_json_int(const struct db_res *res, size_t row, size_t col)
 	return json_integer((json_int_t)strtoll(db_res_value(res, row, col),
 	    NULL, 10));
 }
+
+void
+admin_read_reply(struct req *r, struct resp *rs, const struct admin *a,
+    int (*run)(struct db_conn *, const void *, json_t *), const void *query)
+{
+	json_t	*body;
+	int	 rc;
+
+	if ((body = json_object()) == NULL) {
+		admin_fail(r, rs, WS_ERR_NOMEM);
+		return;
+	}
+	if ((rc = db_begin(a->c)) != 0)
+		admin_fail(r, rs, rc);
+	else if ((rc = run(a->c, query, body)) != 0 ||
+	    (rc = db_commit(a->c)) != 0) {
+		db_rollback(a->c);
+		admin_fail(r, rs, rc);
+	} else
+		admin_reply(r, rs, 200, body);
+	json_decref(body);
+}

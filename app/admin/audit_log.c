@@ -198,8 +198,9 @@ audit_next_cursor(const struct db_res *res, size_t row)
 }
 
 static int
-audit_run(struct db_conn *c, const struct audit_query *aq, json_t *out)
+audit_run(struct db_conn *c, const void *query, json_t *out)
 {
+	const struct audit_query	*aq = query;
 	struct db_res	*res = NULL;
 	const char	*params[AUDIT_NPARAMS];
 	char		 limit[24];
@@ -245,29 +246,10 @@ admin_audit_list(struct req *r, struct resp *rs)
 {
 	struct admin		 a;
 	struct audit_query	 aq;
-	json_t			*body = NULL;
-	int			 rc;
 
 	if (admin_or_reply(r, rs, &a) != 0)
 		return;
-	if (audit_parse_or_reply(r, rs, &aq) != 0)
-		goto out;
-	if ((body = json_object()) == NULL) {
-		admin_fail(r, rs, WS_ERR_NOMEM);
-		goto out;
-	}
-	if ((rc = db_begin(a.c)) != 0) {
-		admin_fail(r, rs, rc);
-		goto out;
-	}
-	if ((rc = audit_run(a.c, &aq, body)) != 0 ||
-	    (rc = db_commit(a.c)) != 0) {
-		db_rollback(a.c);
-		admin_fail(r, rs, rc);
-		goto out;
-	}
-	admin_reply(r, rs, 200, body);
-out:
-	json_decref(body);
+	if (audit_parse_or_reply(r, rs, &aq) == 0)
+		admin_read_reply(r, rs, &a, audit_run, &aq);
 	admin_done(&a);
 }

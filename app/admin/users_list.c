@@ -286,8 +286,9 @@ list_next_cursor(const struct list_query *lq, const struct db_res *res,
 
 /* The page and the total, inside the read transaction on c. */
 static int
-list_run(struct db_conn *c, const struct list_query *lq, json_t *out)
+list_run(struct db_conn *c, const void *query, json_t *out)
 {
+	const struct list_query	*lq = query;
 	struct db_res	*res = NULL, *count = NULL;
 	const char	*params[LIST_NPARAMS];
 	char		 limit[24];
@@ -347,31 +348,12 @@ admin_users_list(struct req *r, struct resp *rs)
 {
 	struct admin		 a;
 	struct list_query	 lq;
-	json_t			*body = NULL;
-	int			 rc;
 
 	memset(&lq, 0, sizeof(lq));
 	if (admin_or_reply(r, rs, &a) != 0)
 		return;
-	if (list_parse_or_reply(r, rs, &lq) != 0)
-		goto out;
-	if ((body = json_object()) == NULL) {
-		admin_fail(r, rs, WS_ERR_NOMEM);
-		goto out;
-	}
-	if ((rc = db_begin(a.c)) != 0) {
-		admin_fail(r, rs, rc);
-		goto out;
-	}
-	if ((rc = list_run(a.c, &lq, body)) != 0 ||
-	    (rc = db_commit(a.c)) != 0) {
-		db_rollback(a.c);
-		admin_fail(r, rs, rc);
-		goto out;
-	}
-	admin_reply(r, rs, 200, body);
-out:
+	if (list_parse_or_reply(r, rs, &lq) == 0)
+		admin_read_reply(r, rs, &a, list_run, &lq);
 	json_decref(lq.cur);
-	json_decref(body);
 	admin_done(&a);
 }
