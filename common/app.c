@@ -301,6 +301,18 @@ out:
 	return status;
 }
 
+void
+app_fail_reply(struct req *r, struct resp *rs, int rc)
+{
+	if (rc == WS_ERR_UNAVAILABLE || rc == WS_ERR_TIMEOUT) {
+		resp_header(rs, "Retry-After", "1");
+		resp_problem(rs, r, 503, "SERVICE_UNAVAILABLE",
+		    "The service is temporarily unavailable.", NULL);
+	} else
+		resp_problem(rs, r, 500, "INTERNAL_ERROR",
+		    "The request could not be completed.", NULL);
+}
+
 struct db_conn *
 app_db_or_reply(struct req *r, struct resp *rs)
 {
@@ -312,8 +324,6 @@ app_db_or_reply(struct req *r, struct resp *rs)
 	 * Both a timed-out wait and a dead server mean "try again soon";
 	 * the client is told so and nothing about which it was.
 	 */
-	resp_header(rs, "Retry-After", "1");
-	resp_problem(rs, r, 503, "SERVICE_UNAVAILABLE",
-	    "The service is temporarily unavailable.", NULL);
+	app_fail_reply(r, rs, WS_ERR_UNAVAILABLE);
 	return NULL;
 }

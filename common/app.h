@@ -65,6 +65,14 @@ extern struct app	ws_app;
 int	 app_main(int argc, char **argv, const struct app_opts *o);
 
 /*
+ * Replies for a failure code: 503 SERVICE_UNAVAILABLE with Retry-After
+ * for WS_ERR_UNAVAILABLE and WS_ERR_TIMEOUT (a dependency is down or
+ * busy: try again soon), 500 INTERNAL_ERROR for anything else.  The
+ * client learns nothing about which dependency or why.
+ */
+void	 app_fail_reply(struct req *r, struct resp *rs, int rc);
+
+/*
  * Acquires a primary connection for the handler, or replies 503 with
  * Retry-After and returns NULL.
  */

@@ -138,11 +138,9 @@ authn_or_reply(struct req *r, struct resp *rs, struct principal *p)
 	authn_session_opts(&so);
 	rc = session_check(ws_app.db, ws_app.cache, &so, p->session_id,
 	    p->user_id);
-	if (rc == WS_ERR_UNAVAILABLE) {
-		resp_header(rs, "Retry-After", "1");
-		resp_problem(rs, r, 503, "SERVICE_UNAVAILABLE",
-		    "The service is temporarily unavailable.", NULL);
-	} else if (rc != 0) {
+	if (rc == WS_ERR_UNAVAILABLE)
+		app_fail_reply(r, rs, rc);
+	else if (rc != 0) {
 		log_event(LOG_INFO, "session_refused", "session",
 		    p->session_id, NULL);
 		rc = authn_unauthorized(r, rs);

@@ -93,13 +93,7 @@ admin_not_found(struct req *r, struct resp *rs)
 void
 admin_fail(struct req *r, struct resp *rs, int rc)
 {
-	if (rc == WS_ERR_UNAVAILABLE || rc == WS_ERR_TIMEOUT) {
-		resp_header(rs, "Retry-After", "1");
-		resp_problem(rs, r, 503, "SERVICE_UNAVAILABLE",
-		    "The service is temporarily unavailable.", NULL);
-	} else
-		resp_problem(rs, r, 500, "INTERNAL_ERROR",
-		    "The request could not be completed.", NULL);
+	app_fail_reply(r, rs, rc);
 }
 
 void

@@ -25,16 +25,13 @@ auth_limit_or_reply(struct req *r, struct resp *rs, const char *cls,
 void
 auth_unavailable(struct req *r, struct resp *rs)
 {
-	resp_header(rs, "Retry-After", "1");
-	resp_problem(rs, r, 503, "SERVICE_UNAVAILABLE",
-	    "The service is temporarily unavailable.", NULL);
+	app_fail_reply(r, rs, WS_ERR_UNAVAILABLE);
 }
 
 void
 auth_internal(struct req *r, struct resp *rs)
 {
-	resp_problem(rs, r, 500, "INTERNAL_ERROR",
-	    "The request could not be completed.", NULL);
+	app_fail_reply(r, rs, WS_ERR_INTERNAL);
 }
 
 int

@@ -353,10 +353,7 @@ auth_login(struct req *r, struct resp *rs)
 	    u.username, g.refresh_token);
 	goto out;
 fail:
-	if (rc == WS_ERR_UNAVAILABLE || rc == WS_ERR_TIMEOUT)
-		auth_unavailable(r, rs);
-	else
-		auth_internal(r, rs);
+	app_fail_reply(r, rs, rc);
 out:
 	db_pool_release(c);
 	sodium_memzero(&u, sizeof(u));

@@ -277,10 +277,8 @@ auth_mfa_verify(struct req *r, struct resp *rs)
 		goto out;
 	rc = mfa_run(r, c, user_id, chal, code, recovery, &g, &status,
 	    &retry_s);
-	if (rc == WS_ERR_UNAVAILABLE || rc == WS_ERR_TIMEOUT)
-		auth_unavailable(r, rs);
-	else if (rc != 0)
-		auth_internal(r, rs);
+	if (rc != 0)
+		app_fail_reply(r, rs, rc);
 	else if (status == 429) {
 		snprintf(retry, sizeof(retry), "%ld", retry_s > 0 ? retry_s :
 		    1);

@@ -159,10 +159,7 @@ auth_password_reset(struct req *r, struct resp *rs)
 	goto out;
 fail:
 	db_rollback(c);
-	if (rc == WS_ERR_UNAVAILABLE || rc == WS_ERR_TIMEOUT)
-		auth_unavailable(r, rs);
-	else
-		auth_internal(r, rs);
+	app_fail_reply(r, rs, rc);
 out:
 	db_pool_release(c);
 	sodium_memzero(hash, sizeof(hash));

@@ -271,10 +271,7 @@ auth_register(struct req *r, struct resp *rs)
 fail:
 	db_rollback(c);
 fail_early:
-	if (rc == WS_ERR_UNAVAILABLE || rc == WS_ERR_TIMEOUT)
-		auth_unavailable(r, rs);
-	else
-		auth_internal(r, rs);
+	app_fail_reply(r, rs, rc);
 out:
 	db_res_free(res);
 	db_pool_release(c);

@@ -22,25 +22,19 @@
 void
 users_unavailable(struct req *r, struct resp *rs)
 {
-	resp_header(rs, "Retry-After", "1");
-	resp_problem(rs, r, 503, "SERVICE_UNAVAILABLE",
-	    "The service is temporarily unavailable.", NULL);
+	app_fail_reply(r, rs, WS_ERR_UNAVAILABLE);
 }
 
 void
 users_internal(struct req *r, struct resp *rs)
 {
-	resp_problem(rs, r, 500, "INTERNAL_ERROR",
-	    "The request could not be completed.", NULL);
+	app_fail_reply(r, rs, WS_ERR_INTERNAL);
 }
 
 void
 users_fail(struct req *r, struct resp *rs, int rc)
 {
-	if (rc == WS_ERR_UNAVAILABLE || rc == WS_ERR_TIMEOUT)
-		users_unavailable(r, rs);
-	else
-		users_internal(r, rs);
+	app_fail_reply(r, rs, rc);
 }
 
 void
