@@ -13,6 +13,7 @@
  *   WS_SOURCE_DIR     the source tree
  *   WS_METRICS_DIR    the responders' METRICS_DIR
  *   WS_HEALTH_FCGI    host:port of one websands-health, direct
+ *   WS_HEALTH2_FCGI   host:port of the second websands-health
  */
 #ifndef WEBSANDS_ITEST_H
 #define WEBSANDS_ITEST_H

@@ -20,8 +20,6 @@
 #define POLL_MS			100
 /* Enough requests that nginx sends some to each of the two instances. */
 #define ROUNDS			6
-/* The second websands-health of the stack (stack.md). */
-#define SECOND_HEALTH_PORT	"19402"
 
 static int	 pg_stopped;
 static int	 memcached_stopped;
@@ -94,9 +92,8 @@ health_pids(long pids[2])
 	const char	*first = itest_env("WS_HEALTH_FCGI");
 	char		 second[256];
 
-	assert_true(snprintf(second, sizeof(second), "%.*s:%s",
-	    (int)(strrchr(first, ':') - first), first, SECOND_HEALTH_PORT) <
-	    (int)sizeof(second));
+	assert_true(snprintf(second, sizeof(second), "%s",
+	    itest_env("WS_HEALTH2_FCGI")) < (int)sizeof(second));
 	pids[0] = listener_pid(first);
 	pids[1] = listener_pid(second);
 	assert_true(pids[0] > 0);

@@ -11,8 +11,6 @@
 
 #include "itest.h"
 
-/* The second websands-health of the stack (stack.md). */
-#define SECOND_HEALTH_PORT	"19402"
 #define NGINX_ROUNDS		40
 #define DIRECT_ROUNDS		20
 
@@ -80,17 +78,13 @@ fcgi_get(const char *addr, const char *path, struct buf *raw,
 	return cgi_parse(raw, out);
 }
 
-/* host:19402, the host taken from WS_HEALTH_FCGI. */
+/* The second websands-health of the stack. */
 static void
 second_addr(char *out, size_t outlen)
 {
-	const char	*first = itest_env("WS_HEALTH_FCGI"), *colon;
-	int		 n;
+	int	 n;
 
-	colon = strrchr(first, ':');
-	assert_non_null(colon);
-	n = snprintf(out, outlen, "%.*s:%s", (int)(colon - first), first,
-	    SECOND_HEALTH_PORT);
+	n = snprintf(out, outlen, "%s", itest_env("WS_HEALTH2_FCGI"));
 	assert_true(n > 0 && (size_t)n < outlen);
 }
 
