@@ -4,6 +4,7 @@
  * cannot carry a client's payload back out.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -228,4 +229,14 @@ validate_email(const char *v)
 	if (strchr(at + 1, '.') == NULL)
 		return "is not a valid email address";
 	return NULL;
+}
+
+void
+validate_email_lower(char *out, size_t outlen, const char *in)
+{
+	size_t	 i;
+
+	snprintf(out, outlen, "%s", in);
+	for (i = 0; out[i] != '\0'; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
 }

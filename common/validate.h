@@ -57,4 +57,10 @@ const char *validate_username(const char *v);
 /* An address of at most 254 bytes, local part at most 64. */
 const char *validate_email(const char *v);
 
+/*
+ * Copies an address into out (outlen bytes, truncating) in lower
+ * case: the one form addresses are stored and compared in.
+ */
+void	 validate_email_lower(char *out, size_t outlen, const char *in);
+
 #endif

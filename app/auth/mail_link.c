@@ -3,7 +3,6 @@
  * password/forgot) and answer 202 whatever the address, so they
  * cannot be used to learn who has an account.
  */
-#include <ctype.h>
 #include <stdio.h>
 
 #include <sodium.h>
@@ -69,7 +68,6 @@ auth_mail_link(struct req *r, struct resp *rs, const struct auth_link *l)
 	struct db_conn	*c = NULL;
 	json_t		*body = NULL, *out = NULL;
 	char		 email[256];
-	size_t		 i;
 
 	if (auth_limit_or_reply(r, rs, l->cls, l->limit) ||
 	    req_json_or_reply(r, rs, &body) ||
@@ -77,10 +75,8 @@ auth_mail_link(struct req *r, struct resp *rs, const struct auth_link *l)
 	    (c = app_db_or_reply(r, rs)) == NULL)
 		goto out;
 	/* Addresses are kept and compared in lower case. */
-	snprintf(email, sizeof(email), "%s",
+	validate_email_lower(email, sizeof(email),
 	    json_string_value(json_object_get(body, "email")));
-	for (i = 0; email[i] != '\0'; i++)
-		email[i] = (char)tolower((unsigned char)email[i]);
 	link_for(c, l, email);
 	out = json_pack("{s:s}", "status", "accepted");
 	if (out == NULL || resp_json(rs, 202, out) != 0)

@@ -4,7 +4,6 @@
  * the same 201 a new account gets, and the address's owner is mailed
  * instead, so registration cannot be used to learn who has an account.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +189,6 @@ auth_register(struct req *r, struct resp *rs)
 	char		 email[256], id[UUID_LEN + 1], created[32];
 	char		 hash[PASSWORD_HASH_MAX];
 	char		*first_ct = NULL, *last_ct = NULL;
-	size_t		 i;
 	int		 rc, taken;
 
 	hash[0] = '\0';
@@ -204,10 +202,8 @@ auth_register(struct req *r, struct resp *rs)
 	first = json_string_value(json_object_get(body, "first_name"));
 	last = json_string_value(json_object_get(body, "last_name"));
 	/* Addresses are kept and compared in lower case. */
-	snprintf(email, sizeof(email), "%s",
+	validate_email_lower(email, sizeof(email),
 	    json_string_value(json_object_get(body, "email")));
-	for (i = 0; email[i] != '\0'; i++)
-		email[i] = (char)tolower((unsigned char)email[i]);
 
 	if ((errors = json_object()) == NULL) {
 		auth_internal(r, rs);

@@ -227,7 +227,6 @@ user_create(struct user_args *a)
 	const char		*why;
 	char			 pw[USER_LINE_MAX], hash[PASSWORD_HASH_MAX];
 	char			 email[256], id[UUID_LEN + 1], err[512];
-	size_t			 i;
 	int			 status = CLI_FAIL, rc, opened = 0, applied = 0;
 
 	memset(&ps, 0, sizeof(ps));
@@ -249,9 +248,8 @@ user_create(struct user_args *a)
 		return CLI_FAIL;
 	}
 	/* Addresses are kept in lower case, as registration keeps them. */
-	snprintf(email, sizeof(email), "%s", a->email);
-	for (i = 0; email[i] != '\0'; i++)
-		email[i] = (char)tolower((unsigned char)email[i]);
+	validate_email_lower(email, sizeof(email),
+	    a->email);
 	/*
 	 * The settings websands-auth and websands-users read, so an
 	 * account made here gets the same hash and the same rules.

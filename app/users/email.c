@@ -11,7 +11,6 @@
  * someone else uses it; its link simply fails when used, because the
  * address is still taken then.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,7 +67,6 @@ users_email_put(struct req *r, struct resp *rs)
 	json_t			*body = NULL, *out = NULL;
 	const char		*params[2];
 	char			 email[256], token[TOKEN_LEN + 1];
-	size_t			 i;
 	int			 rc;
 
 	token[0] = '\0';
@@ -76,10 +74,8 @@ users_email_put(struct req *r, struct resp *rs)
 	    sizeof(email_rules) / sizeof(email_rules[0]), &body, &c))
 		goto out;
 	/* Addresses are kept and compared in lower case. */
-	snprintf(email, sizeof(email), "%s",
+	validate_email_lower(email, sizeof(email),
 	    json_string_value(json_object_get(body, "new_email")));
-	for (i = 0; email[i] != '\0'; i++)
-		email[i] = (char)tolower((unsigned char)email[i]);
 	if ((rc = users_account_load(c, p.user_id, &a)) != 0) {
 		users_fail(r, rs, rc);
 		goto out;
